@@ -1,0 +1,125 @@
+"""The plain data every other part works on: Migration, Script, Statement.
+
+A Migration knows its id (version), name, the up and down scripts, declared metadata and
+the checksum of its up file. Statements are produced lazily (parsing needs pglast, which
+`status` never needs) by `bascule.sql.split_statements`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+TransactionMode = Literal["auto", "always", "never"]
+
+
+def normalize_text(content: str | bytes) -> str:
+    """Normalize file content before hashing: UTF-8, no BOM, LF line endings."""
+    if isinstance(content, bytes):
+        content = content.decode("utf-8")
+    if content.startswith("\ufeff"):
+        content = content[1:]
+    return content.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def checksum(content: str | bytes) -> str:
+    """SHA-256 (hex) of the normalized content. Stable across bascule versions: do not change."""
+    return hashlib.sha256(normalize_text(content).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement of a script.
+
+    `line`/`column` are 1-based positions in `path`. `copy_data` holds the rows that follow a
+    `COPY ... FROM STDIN` statement in the file (None otherwise). `no_transaction` is True when
+    PostgreSQL refuses the statement inside a transaction block on every supported version;
+    `no_transaction_before` is the server_version_num below which it is refused (ALTER TYPE ...
+    ADD VALUE before PostgreSQL 12).
+    """
+
+    index: int
+    sql: str
+    path: str
+    line: int
+    column: int
+    kind: str
+    no_transaction: bool = False
+    no_transaction_before: int | None = None
+    copy_data: str | None = None
+    autocommit_only: bool = False  # DO/CALL: may COMMIT inside, so never wrapped by bascule
+    concurrent_index: tuple[str | None, str] | None = None  # (schema, index) built CONCURRENTLY
+
+    def needs_autocommit(self, server_version: int) -> bool:
+        if self.no_transaction:
+            return True
+        return self.no_transaction_before is not None and server_version < self.no_transaction_before
+
+    def preview(self, width: int = 200) -> str:
+        text = " ".join(self.sql.split())
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dataclass
+class Script:
+    """An up or down script: its text and where it came from."""
+
+    path: Path
+    text: str
+    # Line in `path` where this script's text begins (1 for a whole file, more for sections).
+    first_line: int = 1
+    _statements: list[Statement] | None = field(default=None, repr=False, compare=False)
+    dropped_transaction_control: bool = field(default=False, compare=False)
+
+    @property
+    def statements(self) -> list[Statement]:
+        if self._statements is None:
+            from bascule.sql import split_statements
+
+            stmts, dropped = split_statements(self.text, str(self.path), self.first_line)
+            self._statements = stmts
+            self.dropped_transaction_control = dropped
+        return self._statements
+
+    def needs_autocommit(self, server_version: int) -> bool:
+        return any(s.needs_autocommit(server_version) for s in self.statements)
+
+
+@dataclass
+class Migration:
+    """One versioned (or repeatable) migration, whatever layout it was read from."""
+
+    version: str
+    name: str
+    up: Script
+    down: Script | None
+    checksum: str
+    layout: str
+    path: Path  # the file or folder that holds the migration
+    transaction: TransactionMode = "auto"
+    description: str = ""
+    depends_on: tuple[str, ...] = ()
+    repeatable: bool = False
+    lock_timeout: str | None = None
+    statement_timeout: str | None = None
+    down_checksum: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.version
+
+    @property
+    def label(self) -> str:
+        return f"{self.version} {self.name}".strip()
+
+    def runs_in_transaction(self, server_version: int, script: Script | None = None) -> bool:
+        """Whether the script runs as one transaction on a server of this version."""
+        script = script or self.up
+        if self.transaction == "never":
+            return False
+        needs_out = script.needs_autocommit(server_version)
+        if self.transaction == "always":
+            return True  # the runner reports the conflict as a plan error before running
+        return not needs_out

@@ -1,0 +1,103 @@
+"""Sources turn a folder on disk into Migration objects. One adapter per layout.
+
+An adapter only reads files. `load_migrations(folder, layout)` picks the adapter (or detects
+it with layout="auto"), sorts by version and rejects duplicate versions, naming both files.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from bascule.errors import SourceError
+from bascule.migration import Migration, checksum, normalize_text
+from bascule.versions import version_key
+
+LAYOUTS = ("native", "diesel", "golang-migrate", "dbmate", "flyway", "prisma")
+
+
+def read_text(path: Path) -> str:
+    """Read a migration file as normalized text, with a clear error for unreadable files."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}", hint="check the file exists and is readable") from None
+    try:
+        return normalize_text(raw)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path}: not valid UTF-8 (byte {exc.start})", hint="save migration files as UTF-8") from None
+
+
+def read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(f"{path}: invalid TOML: {exc}", hint="see docs/migrations.md for the metadata keys") from None
+
+
+def file_checksum(path: Path) -> str:
+    return checksum(read_text(path))
+
+
+def _adapters() -> dict[str, Callable[[Path], list[Migration]]]:
+    from bascule.sources import dbmate, diesel, flyway, golang_migrate, native, prisma
+
+    return {
+        "native": native.load,
+        "diesel": diesel.load,
+        "golang-migrate": golang_migrate.load,
+        "dbmate": dbmate.load,
+        "flyway": flyway.load,
+        "prisma": prisma.load,
+    }
+
+
+def detect_layout(folder: Path) -> str:
+    """Guess the layout from the files present. Native wins when ambiguous."""
+    from bascule.sources import dbmate, diesel, flyway, golang_migrate, native, prisma
+
+    for name, mod in (("native", native), ("diesel", diesel), ("prisma", prisma), ("flyway", flyway),
+                      ("golang-migrate", golang_migrate), ("dbmate", dbmate)):
+        if mod.detect(folder):
+            return name
+    return "native"
+
+
+def check_unique(migrations: list[Migration]) -> None:
+    seen: dict[tuple, Migration] = {}
+    for m in migrations:
+        if m.repeatable:
+            key = ("R", m.name)
+        else:
+            key = ("V",) + version_key(m.version)
+        if key in seen:
+            other = seen[key]
+            what = f"repeatable migration {m.name!r}" if m.repeatable else f"version {m.version}"
+            raise SourceError(
+                f"duplicate {what}: {other.path} and {m.path}",
+                hint="every migration needs its own version; rename one of them",
+            )
+        seen[key] = m
+
+
+def sort_migrations(migrations: list[Migration]) -> list[Migration]:
+    """Versioned migrations by version, then repeatable ones by name (Flyway's order)."""
+    versioned = sorted((m for m in migrations if not m.repeatable), key=lambda m: version_key(m.version))
+    repeatable = sorted((m for m in migrations if m.repeatable), key=lambda m: m.name)
+    return versioned + repeatable
+
+
+def load_migrations(folder: Path, layout: str = "auto") -> list[Migration]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SourceError(f"migrations folder {folder} does not exist",
+                          hint="run `bascule init`, or set [project] migrations in bascule.toml")
+    if layout == "auto":
+        layout = detect_layout(folder)
+    adapters = _adapters()
+    if layout not in adapters:
+        raise SourceError(f"unknown layout {layout!r}", hint=f"choose one of: {', '.join(LAYOUTS)}")
+    migrations = adapters[layout](folder)
+    check_unique(migrations)
+    return sort_migrations(migrations)

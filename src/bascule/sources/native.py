@@ -1,0 +1,86 @@
+"""bascule's own layout: one folder per migration.
+
+    migrations/
+      20261121093000_create_users/
+        up.sql            required
+        down.sql          optional (without it the migration cannot be rolled back)
+        migration.toml    optional: description, transaction, depends_on, lock_timeout,
+                          statement_timeout
+
+The folder name is `<version>_<name>`; the version is everything before the first `_`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bascule.errors import SourceError
+from bascule.migration import Migration, Script, checksum
+from bascule.sources import read_text, read_toml
+from bascule.versions import version_key
+
+_META_KEYS = {"description", "transaction", "depends_on", "lock_timeout", "statement_timeout"}
+
+
+def detect(folder: Path) -> bool:
+    return any((d / "up.sql").is_file() and not (d / "metadata.toml").exists()
+               for d in folder.iterdir() if d.is_dir())
+
+
+def parse_metadata(path: Path) -> dict:
+    meta = read_toml(path)
+    unknown = set(meta) - _META_KEYS
+    if unknown:
+        raise SourceError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}",
+                          hint=f"allowed keys: {', '.join(sorted(_META_KEYS))}")
+    tx = meta.get("transaction", "auto")
+    if tx is True:
+        tx = "always"
+    elif tx is False:
+        tx = "never"
+    if tx not in ("auto", "always", "never"):
+        raise SourceError(f"{path}: transaction must be \"auto\", \"always\" or \"never\", not {tx!r}")
+    meta["transaction"] = tx
+    deps = meta.get("depends_on", [])
+    if isinstance(deps, str):
+        deps = [deps]
+    if not isinstance(deps, list) or not all(isinstance(d, str | int) for d in deps):
+        raise SourceError(f"{path}: depends_on must be a list of versions")
+    meta["depends_on"] = tuple(str(d) for d in deps)
+    for key in ("lock_timeout", "statement_timeout"):
+        if key in meta and not isinstance(meta[key], str | int):
+            raise SourceError(f"{path}: {key} must be a duration like \"5s\"")
+        if key in meta:
+            meta[key] = str(meta[key])
+    return meta
+
+
+def load(folder: Path) -> list[Migration]:
+    out: list[Migration] = []
+    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        up = d / "up.sql"
+        if not up.is_file():
+            continue
+        version, _, name = d.name.partition("_")
+        try:
+            version_key(version)
+        except ValueError:
+            raise SourceError(f"{d}: folder name must start with a version, like 20261121093000_add_users",
+                              hint="`bascule new NAME` creates a correctly named folder") from None
+        meta = parse_metadata(d / "migration.toml") if (d / "migration.toml").is_file() else {}
+        up_text = read_text(up)
+        down_path = d / "down.sql"
+        down = None
+        down_sum = None
+        if down_path.is_file():
+            down_text = read_text(down_path)
+            down = Script(down_path, down_text)
+            down_sum = checksum(down_text)
+        out.append(Migration(
+            version=version, name=name, up=Script(up, up_text), down=down, checksum=checksum(up_text),
+            layout="native", path=d, transaction=meta.get("transaction", "auto"),
+            description=meta.get("description", ""), depends_on=meta.get("depends_on", ()),
+            lock_timeout=meta.get("lock_timeout"), statement_timeout=meta.get("statement_timeout"),
+            down_checksum=down_sum,
+        ))
+    return out

@@ -1,0 +1,206 @@
+"""Split SQL scripts into statements with PostgreSQL's own parser (pglast / libpg_query).
+
+Never by regex on semicolons: dollar-quoted bodies, BEGIN ATOMIC bodies, comments and
+quoted identifiers are the parser's business. Two things libpg_query does not know about
+are handled here, the way psql handles them:
+
+* `COPY ... FROM STDIN;` followed by data lines ending with a line `\\.`: the data is cut
+  out of the text and attached to the COPY statement.
+* `BEGIN;` / `COMMIT;` written in the file: bascule owns the transaction, so these are
+  dropped (and reported) instead of ending bascule's transaction half way.
+"""
+
+from __future__ import annotations
+
+from bascule.errors import SqlSyntaxError
+from bascule.migration import Statement
+
+_TXN_DROPPED = {"TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT"}
+_TXN_REFUSED = {
+    "TRANS_STMT_ROLLBACK": "ROLLBACK",
+    "TRANS_STMT_PREPARE": "PREPARE TRANSACTION",
+    "TRANS_STMT_COMMIT_PREPARED": "COMMIT PREPARED",
+    "TRANS_STMT_ROLLBACK_PREPARED": "ROLLBACK PREPARED",
+}
+
+
+def _line_col(text: str, offset: int, first_line: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset)
+    last_nl = text.rfind("\n", 0, offset)
+    return first_line + line, offset - last_nl
+
+
+def _fix_error_offset(text: str, reported: int) -> int:
+    """pglast converts libpg_query's byte offset to characters incorrectly for non-ASCII text
+    (it subtracts the extra bytes twice). Find the character offset c with
+    2*c - len(text[:c].encode()) == reported; fall back to the reported value."""
+    if text.isascii():
+        return reported
+    extra = 0
+    for c, ch in enumerate(text):
+        if c - extra == reported:
+            return c
+        if c - extra > reported:
+            break
+        extra += len(ch.encode("utf-8")) - 1
+    return min(reported, len(text))
+
+
+def _syntax_error(exc: Exception, text: str, offset_base: int, path: str, first_line: int, full: str):
+    message = exc.args[0] if exc.args else str(exc)
+    reported = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+    off = offset_base + _fix_error_offset(text, reported)
+    line, col = _line_col(full, off, first_line)
+    return SqlSyntaxError(message, path, line, col, hint="fix the SQL; bascule parses with PostgreSQL's own parser")
+
+
+def _find_copy_from_stdin(text: str) -> tuple[int, int] | None:
+    """Return (start, end) of the first `COPY ... FROM STDIN ... ;` statement, where end is the
+    offset just past its semicolon, or None. Uses the lexer only: enough to see statement
+    boundaries before the data, which the lexer cannot read."""
+    from pglast import parser
+
+    limit = len(text)
+    tokens = None
+    while tokens is None:
+        try:
+            tokens = parser.scan(text[:limit])
+        except parser.ParseError as exc:  # data lines may hold unterminated quotes
+            new_limit = _fix_error_offset(text[:limit], exc.args[1] if len(exc.args) > 1 else 0)
+            if new_limit >= limit or new_limit <= 0:
+                return None
+            limit = new_limit
+    at_start = True
+    copy_start = None
+    saw_from_stdin = False
+    prev = None
+    for tok in tokens:
+        if tok.name == "ASCII_59":  # ';'
+            if copy_start is not None and saw_from_stdin:
+                return copy_start, tok.end + 1
+            at_start, copy_start, saw_from_stdin = True, None, False
+            prev = tok
+            continue
+        if tok.name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        if at_start:
+            copy_start = tok.start if tok.name == "COPY" else None
+            at_start = False
+        elif copy_start is not None and tok.name == "STDIN" and prev is not None and prev.name == "FROM":
+            saw_from_stdin = True
+        prev = tok
+    return None
+
+
+def _classify(node) -> dict:
+    """Facts about one parsed statement that decide how the runner executes it."""
+    tag = type(node).__name__
+    facts: dict = {"kind": tag}
+    if tag == "IndexStmt" and node.concurrent:
+        facts["no_transaction"] = True
+        rel = node.relation
+        facts["concurrent_index"] = (getattr(rel, "schemaname", None), node.idxname) if node.idxname else None
+    elif tag == "DropStmt" and getattr(node, "concurrent", False):
+        facts["no_transaction"] = True
+    elif tag == "ReindexStmt":
+        params = node.params or ()
+        if any(getattr(p, "defname", None) == "concurrently" for p in params):
+            facts["no_transaction"] = True
+        kind = getattr(node.kind, "name", str(node.kind))
+        if kind in ("REINDEX_OBJECT_DATABASE", "REINDEX_OBJECT_SYSTEM", "REINDEX_OBJECT_SCHEMA"):
+            facts["no_transaction"] = True
+    elif tag == "AlterTableStmt":
+        for cmd in node.cmds or ():
+            sub = getattr(cmd.subtype, "name", "")
+            if sub == "AT_DetachPartition" and getattr(cmd.def_, "concurrent", False):
+                facts["no_transaction"] = True
+    elif tag == "VacuumStmt" and node.is_vacuumcmd:
+        facts["no_transaction"] = True
+    elif tag in ("CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
+                 "DropTableSpaceStmt", "CreateSubscriptionStmt", "DropSubscriptionStmt"):
+        facts["no_transaction"] = True
+    elif tag == "ClusterStmt" and node.relation is None:
+        facts["no_transaction"] = True
+    elif tag == "AlterEnumStmt" and node.newVal is not None and not node.oldVal:
+        # ADD VALUE: refused in a transaction block before PostgreSQL 12.
+        facts["no_transaction_before"] = 120000
+    elif tag in ("DoStmt", "CallStmt"):
+        facts["autocommit_only"] = True
+    return facts
+
+
+def _parse_chunk(chunk: str, base: int, full: str, path: str, first_line: int, out: list,
+                 dropped: list[bool]) -> None:
+    import pglast
+    from pglast import parser
+
+    if not chunk.strip():
+        return
+    try:
+        slices = pglast.split(chunk, with_parser=True, only_slices=True)
+        parsed = parser.parse_sql(chunk)
+    except parser.ParseError as exc:
+        raise _syntax_error(exc, chunk, base, path, first_line, full) from None
+    for sl, raw in zip(slices, parsed, strict=True):
+        node = raw.stmt
+        sql = chunk[sl]
+        start = base + sl.start
+        tag = type(node).__name__
+        if tag == "TransactionStmt":
+            kind = getattr(node.kind, "name", "")
+            if kind in _TXN_DROPPED:
+                dropped[0] = True
+                continue
+            if kind in _TXN_REFUSED:
+                line, col = _line_col(full, start, first_line)
+                raise SqlSyntaxError(
+                    f"{_TXN_REFUSED[kind]} is not allowed in a migration",
+                    path, line, col,
+                    hint="bascule runs each migration in its own transaction and rolls it back on failure",
+                )
+        line, col = _line_col(full, start, first_line)
+        facts = _classify(node)
+        out.append(Statement(index=len(out), sql=sql, path=path, line=line, column=col,
+                             kind=facts.pop("kind"), **facts))
+
+
+def split_statements(text: str, path: str = "<string>", first_line: int = 1) -> tuple[list[Statement], bool]:
+    """Split `text` into statements. Returns (statements, dropped_transaction_control).
+
+    Raises SqlSyntaxError with the file, line and column of the first error."""
+    out: list[Statement] = []
+    dropped = [False]
+    pos = 0
+    n = len(text)
+    while pos < n:
+        rest = text[pos:]
+        found = _find_copy_from_stdin(rest)
+        if found is None:
+            _parse_chunk(rest, pos, text, path, first_line, out, dropped)
+            break
+        cstart, cend = found
+        _parse_chunk(rest[:cend], pos, text, path, first_line, out, dropped)
+        copy_stmt = out[-1]
+        # Data starts on the line after the statement and ends at a line holding only "\.".
+        data_start = rest.find("\n", cend)
+        data_start = len(rest) if data_start < 0 else data_start + 1
+        lines_end = data_start
+        data_end = None
+        while lines_end < len(rest):
+            nl = rest.find("\n", lines_end)
+            line_text = rest[lines_end: nl if nl >= 0 else len(rest)]
+            if line_text.rstrip("\r") == "\\.":
+                data_end = lines_end
+                lines_end = nl + 1 if nl >= 0 else len(rest)
+                break
+            lines_end = nl + 1 if nl >= 0 else len(rest)
+        if data_end is None:
+            line, col = _line_col(text, pos + cstart, first_line)
+            raise SqlSyntaxError("COPY ... FROM STDIN data is not terminated by a line \\.", path, line, col,
+                                 hint="end the data rows with a line containing only \\.")
+        out[-1] = Statement(
+            index=copy_stmt.index, sql=copy_stmt.sql, path=path, line=copy_stmt.line, column=copy_stmt.column,
+            kind=copy_stmt.kind, copy_data=rest[data_start:data_end],
+        )
+        pos += lines_end
+    return out, dropped[0]
