@@ -1,0 +1,1 @@
+"""Targets: where migrations run. A URL is all the rest of the code sees."""

