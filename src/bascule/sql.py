@@ -30,26 +30,54 @@ def _line_col(text: str, offset: int, first_line: int) -> tuple[int, int]:
     return first_line + line, offset - last_nl
 
 
-def _fix_error_offset(text: str, reported: int) -> int:
-    """pglast converts libpg_query's byte offset to characters incorrectly for non-ASCII text
-    (it subtracts the extra bytes twice). Find the character offset c with
-    2*c - len(text[:c].encode()) == reported; fall back to the reported value."""
-    if text.isascii():
+def _fix_error_offset(text: str, reported: int | None, message: str = "", rerun=None) -> int:
+    """Turn the position pglast reports for a parse/scan error into a character offset in `text`.
+
+    PostgreSQL reports error positions in characters; pglast reads that number as a UTF-8 byte
+    offset and returns the index of the character holding that byte, or None when it falls
+    past the last byte (an error "at end of input" in ASCII text, or no position at all). So
+    the true offset lies in the byte range of character `reported`. When that range allows
+    several offsets, `rerun(ascii_text)` (the same parse on a copy of the text with every
+    non-ASCII character replaced by "z", where pglast's mapping is exact) picks the one."""
+    if reported is None:
+        return len(text) if "end of input" in message else 0
+    if text.isascii() or not 0 <= reported < len(text):
+        return max(0, min(reported, len(text)))
+    start = len(text[:reported].encode("utf-8"))
+    candidates = range(start, min(start + len(text[reported].encode("utf-8")), len(text) + 1))
+    if not candidates:
         return reported
-    extra = 0
-    for c, ch in enumerate(text):
-        if c - extra == reported:
-            return c
-        if c - extra > reported:
-            break
-        extra += len(ch.encode("utf-8")) - 1
-    return min(reported, len(text))
+    if len(candidates) > 1 and rerun is not None:
+        probe = rerun("".join(ch if ch.isascii() else "z" for ch in text))
+        if probe in candidates:
+            return probe
+    return candidates[0]
+
+
+def _error_offset(exc: Exception) -> int | None:
+    pos = exc.args[1] if len(exc.args) > 1 else None
+    return pos if isinstance(pos, int) else None
+
+
+def _rerun(func):
+    """`rerun` for _fix_error_offset: the exact error offset of func(ascii_text), if it fails."""
+    from pglast import parser
+
+    def probe(ascii_text: str) -> int | None:
+        try:
+            func(ascii_text)
+        except parser.ParseError as exc:
+            return _fix_error_offset(ascii_text, _error_offset(exc), exc.args[0] if exc.args else "")
+        return None
+
+    return probe
 
 
 def _syntax_error(exc: Exception, text: str, offset_base: int, path: str, first_line: int, full: str):
+    from pglast import parser
+
     message = exc.args[0] if exc.args else str(exc)
-    reported = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-    off = offset_base + _fix_error_offset(text, reported)
+    off = offset_base + _fix_error_offset(text, _error_offset(exc), message, _rerun(parser.parse_sql))
     line, col = _line_col(full, off, first_line)
     return SqlSyntaxError(message, path, line, col, hint="fix the SQL; bascule parses with PostgreSQL's own parser")
 
@@ -66,7 +94,8 @@ def _find_copy_from_stdin(text: str) -> tuple[int, int] | None:
         try:
             tokens = parser.scan(text[:limit])
         except parser.ParseError as exc:  # data lines may hold unterminated quotes
-            new_limit = _fix_error_offset(text[:limit], exc.args[1] if len(exc.args) > 1 else 0)
+            new_limit = _fix_error_offset(text[:limit], _error_offset(exc), exc.args[0] if exc.args else "",
+                                          _rerun(parser.scan))
             if new_limit >= limit or new_limit <= 0:
                 return None
             limit = new_limit
@@ -168,6 +197,11 @@ def split_statements(text: str, path: str = "<string>", first_line: int = 1) -> 
     """Split `text` into statements. Returns (statements, dropped_transaction_control).
 
     Raises SqlSyntaxError with the file, line and column of the first error."""
+    nul = text.find("\x00")
+    if nul >= 0:  # libpg_query reads a C string: it would silently ignore everything after it
+        line, col = _line_col(text, nul, first_line)
+        raise SqlSyntaxError("NUL character in SQL text", path, line, col,
+                             hint="PostgreSQL does not accept NUL characters in SQL; remove it")
     out: list[Statement] = []
     dropped = [False]
     pos = 0

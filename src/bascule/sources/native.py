@@ -23,8 +23,14 @@ _META_KEYS = {"description", "transaction", "depends_on", "lock_timeout", "state
 
 
 def detect(folder: Path) -> bool:
-    return any((d / "up.sql").is_file() and not (d / "metadata.toml").exists()
-               for d in folder.iterdir() if d.is_dir())
+    """Folders with up.sql, unless they look like diesel's (metadata.toml, diesel-named folders).
+    A migration.toml, which only bascule uses, settles it."""
+    from bascule.sources.diesel import is_diesel_name
+
+    dirs = [d for d in folder.iterdir() if d.is_dir() and (d / "up.sql").is_file()]
+    if any((d / "migration.toml").is_file() for d in dirs):
+        return True
+    return bool(dirs) and not any((d / "metadata.toml").exists() or is_diesel_name(d.name) for d in dirs)
 
 
 def parse_metadata(path: Path) -> dict:

@@ -234,7 +234,7 @@ class EmbeddedServer:
         self.init()
         if self._running_pid() is None:
             self._prepare_dirs()
-            opts = [f"-c listen_addresses=''", f"-k {self.socket_dir}", f"-p {PORT}",
+            opts = ["-c listen_addresses=''", f"-k {self.socket_dir}", f"-p {PORT}",
                     "-c unix_socket_permissions=0700"]
             for k, v in self.settings.items():
                 opts.append(f"-c {k}={v}")

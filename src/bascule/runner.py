@@ -1,0 +1,406 @@
+"""The Runner: the only code that executes migration SQL.
+
+It owns the transaction mode, lock_timeout with retry and backoff, statement_timeout,
+per-statement progress for non-transactional migrations, and the observer calls.
+Callers (apply, rollback, and later rehearse/online/fleet) hold the migration advisory lock.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from bascule.config import Settings, parse_duration, pg_duration
+from bascule.errors import LockTimeoutError, MigrationFailed, PlanError
+from bascule.history import History
+from bascule.migration import Migration, Script, Statement
+from bascule.observers import MigrationOutcome, Observer, StatementEvent, StatementOutcome, TimingObserver
+
+BLOCKERS_SQL = """
+SELECT a.pid, a.application_name, a.state, a.query_start, left(a.query, 200) AS query,
+       a.backend_type, a.wait_event_type
+  FROM pg_stat_activity a
+ WHERE a.pid = ANY (pg_blocking_pids(%s))
+ ORDER BY a.query_start NULLS LAST
+"""
+
+
+def backoff_delay(attempt: int, base: float = 0.5, cap: float = 15.0, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**(attempt-1)))."""
+    r = rng or random
+    return r.uniform(0, min(cap, base * (2 ** (attempt - 1))))
+
+
+class BlockerWatch:
+    """Samples, from a second connection, which sessions block the runner's current statement.
+
+    When a statement ends with a lock timeout the waiting is over and pg_blocking_pids() is
+    empty, so the blockers are sampled while the statement waits. The connection is opened
+    only once a statement has run longer than `threshold` seconds."""
+
+    def __init__(self, url: str, runner_pid: int, threshold: float):
+        self.url = url
+        self.runner_pid = runner_pid
+        self.threshold = max(0.02, threshold)
+        self._started: float | None = None
+        self._blockers: list[dict] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._conn = None
+        self._thread = threading.Thread(target=self._loop, name="bascule-blockers", daemon=True)
+        self._thread.start()
+
+    def statement_started(self) -> None:
+        with self._lock:
+            self._started = time.monotonic()
+            self._blockers = []
+
+    def statement_finished(self) -> list[dict]:
+        with self._lock:
+            self._started = None
+            return list(self._blockers)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(min(0.05, self.threshold / 2)):
+            with self._lock:
+                started = self._started
+            if started is None or time.monotonic() - started < self.threshold:
+                continue
+            try:
+                if self._conn is None:
+                    from bascule.targets.connect import connect
+
+                    self._conn = connect(self.url, application_name="bascule-monitor")
+                rows = self._conn.execute(BLOCKERS_SQL, (self.runner_pid,)).fetchall()
+            except Exception:  # monitoring must never break a migration
+                continue
+            if rows:
+                found = [{"pid": r[0], "application_name": r[1], "state": r[2],
+                          "query_start": r[3].isoformat() if r[3] else None, "query": r[4],
+                          "backend_type": r[5]} for r in rows]
+                with self._lock:
+                    if self._started is started:
+                        self._blockers = found
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+
+
+def describe_blockers(blockers: list[dict]) -> str:
+    if not blockers:
+        return "no blocking session was caught in the act"
+    parts = []
+    for b in blockers:
+        parts.append(f"pid {b['pid']} ({b['application_name'] or 'no application_name'}, {b['state']}, "
+                     f"since {b['query_start']}): {b['query']!r}")
+    return "held by " + "; ".join(parts)
+
+
+class Runner:
+    def __init__(self, conn, history: History, settings: Settings, observers: Sequence[Observer] = (),
+                 monitor_url: str | None = None, sleep: Callable[[float], None] = time.sleep):
+        self.conn = conn
+        self.history = history
+        self.settings = settings
+        self.timing = TimingObserver()
+        self.observers: list[Observer] = [self.timing, *observers]
+        self.server_version: int = conn.info.server_version
+        self.monitor_url = monitor_url
+        self.sleep = sleep
+        self._watch: BlockerWatch | None = None
+        if self.server_version >= 140000:
+            # An orphaned backend (runner killed mid-statement) notices within a second.
+            conn.execute("SET client_connection_check_interval = '1s'")
+
+    # -- helpers ----------------------------------------------------------------------
+    def _timeouts(self, m: Migration) -> tuple[float, float]:
+        lock = parse_duration(m.lock_timeout, f"{m.path}: lock_timeout") if m.lock_timeout else self.settings.lock_timeout
+        stmt = (parse_duration(m.statement_timeout, f"{m.path}: statement_timeout")
+                if m.statement_timeout else self.settings.statement_timeout)
+        return lock, stmt
+
+    def _watcher(self, lock_timeout: float) -> BlockerWatch | None:
+        if self.monitor_url is None:
+            return None
+        if self._watch is None:
+            self._watch = BlockerWatch(self.monitor_url, self.conn.info.backend_pid, min(0.1, lock_timeout / 4))
+        return self._watch
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+    def _notify(self, name: str, *args) -> None:
+        for o in self.observers:
+            getattr(o, name)(*args)
+
+    def _execute(self, stmt: Statement) -> int | None:
+        cur = self.conn.cursor()
+        if stmt.copy_data is not None:
+            with cur.copy(stmt.sql) as cp:
+                cp.write(stmt.copy_data.encode("utf-8"))
+            return cur.rowcount
+        cur.execute(stmt.sql, prepare=False)
+        return cur.rowcount
+
+    def _run_statement(self, m: Migration, direction: str, stmt: Statement, pos: int, total: int,
+                       attempt: int, in_txn: bool, lock_timeout: float) -> StatementOutcome:
+        import psycopg
+
+        ev = StatementEvent(m, direction, stmt, pos, total, attempt, in_txn)
+        self._notify("before_statement", ev)
+        watch = self._watcher(lock_timeout)
+        if watch:
+            watch.statement_started()
+        t0 = time.perf_counter()
+        try:
+            rows = self._execute(stmt)
+        except psycopg.Error as exc:
+            ms = (time.perf_counter() - t0) * 1000
+            blockers = watch.statement_finished() if watch else []
+            diag = exc.diag
+            out = StatementOutcome(False, ms, error=(diag.message_primary or str(exc)).strip(), sqlstate=exc.sqlstate)
+            self._notify("after_statement", ev, out)
+            exc.bascule_blockers = blockers  # type: ignore[attr-defined]
+            raise
+        ms = (time.perf_counter() - t0) * 1000
+        if watch:
+            watch.statement_finished()
+        out = StatementOutcome(True, ms, rowcount=rows if rows is not None and rows >= 0 else None)
+        self._notify("after_statement", ev, out)
+        return out
+
+    # -- public -----------------------------------------------------------------------
+    def run(self, m: Migration, direction: str = "up", resume_from: int = 0, attempts_before: int = 0) -> MigrationOutcome:
+        script: Script | None = m.up if direction == "up" else m.down
+        if script is None:
+            raise PlanError(f"migration {m.label} has no down script", hint="write one, or roll back by hand")
+        statements = script.statements
+        transactional = m.runs_in_transaction(self.server_version, script)
+        if m.transaction == "always" and script.needs_autocommit(self.server_version):
+            bad = next(s for s in statements if s.needs_autocommit(self.server_version))
+            raise PlanError(f"{bad.path}:{bad.line}: {bad.kind} cannot run inside a transaction, but the "
+                            f"migration declares transaction = \"always\"",
+                            hint="remove `transaction = \"always\"` or move the statement to its own migration")
+        self._notify("migration_started", m, direction, len(statements), transactional, resume_from)
+        if transactional:
+            return self._run_transactional(m, direction, statements, attempts_before)
+        return self._run_steps(m, direction, statements, resume_from, attempts_before)
+
+    def _final_fields(self, m: Migration, direction: str, started: datetime, transactional: bool, total: int,
+                      attempts: int) -> dict:
+        finished = datetime.now(UTC)
+        return dict(
+            name=m.name, kind="repeatable" if m.repeatable else "versioned", checksum=m.checksum,
+            status="applied" if direction == "up" else "rolled_back", direction=direction,
+            transactional=transactional, statements_done=total, statements_total=total, error=None, sqlstate=None,
+            failed_statement=None, failed_path=None, failed_line=None, started_at=started, finished_at=finished,
+            duration_ms=(finished - started).total_seconds() * 1000, attempts=attempts, layout=m.layout,
+            path=str(m.path),
+        )
+
+    def _record_failure(self, m: Migration, direction: str, started: datetime, transactional: bool, total: int,
+                        done: int, stmt: Statement, exc, attempts: int, blockers: list[dict]) -> str:
+        diag = getattr(exc, "diag", None)
+        msg = ((diag.message_primary if diag else None) or str(exc)).strip()
+        if getattr(exc, "sqlstate", None) == "55P03":
+            msg = f"lock timeout after {attempts} attempt(s): {describe_blockers(blockers)}"
+        finished = datetime.now(UTC)
+        key = self._key(m)
+        self.history.upsert(
+            key, name=m.name, kind="repeatable" if m.repeatable else "versioned", checksum=m.checksum,
+            status="failed", direction=direction, transactional=transactional, statements_done=done,
+            statements_total=total, error=msg, sqlstate=getattr(exc, "sqlstate", None),
+            failed_statement=stmt.preview(1000), failed_path=stmt.path, failed_line=stmt.line, started_at=started,
+            finished_at=finished, duration_ms=(finished - started).total_seconds() * 1000, attempts=attempts,
+            layout=m.layout, path=str(m.path),
+        )
+        self.history.event("failed" if direction == "up" else "rollback_failed", key, m.name, m.checksum, {
+            "error": msg, "sqlstate": getattr(exc, "sqlstate", None), "statement": stmt.preview(),
+            "file": stmt.path, "line": stmt.line, "statements_done": done, "statements_total": total,
+            "transactional": transactional, "blockers": blockers,
+        })
+
+    @staticmethod
+    def _key(m: Migration) -> str:
+        return f"R:{m.name}" if m.repeatable else m.version
+
+    def _set_timeouts(self, lock_timeout: float, statement_timeout: float, local: bool) -> None:
+        scope = "LOCAL " if local else ""
+        self.conn.execute(f"SET {scope}lock_timeout = '{pg_duration(lock_timeout)}'")
+        self.conn.execute(f"SET {scope}statement_timeout = '{pg_duration(statement_timeout)}'")
+
+    def _run_transactional(self, m: Migration, direction: str, statements: list[Statement],
+                           attempts_before: int) -> MigrationOutcome:
+        import psycopg
+
+        lock_timeout, statement_timeout = self._timeouts(m)
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        attempt = 0
+        retries = 0
+        total = len(statements)
+        key = self._key(m)
+        while True:
+            attempt += 1
+            current: Statement | None = None
+            try:
+                with self.conn.transaction():
+                    self._set_timeouts(lock_timeout, statement_timeout, local=True)
+                    for i, stmt in enumerate(statements):
+                        current = stmt
+                        self._run_statement(m, direction, stmt, i, total, attempt, True, lock_timeout)
+                    fields = self._final_fields(m, direction, started, True, total, attempts_before + attempt)
+                    self.history.upsert(key, **fields)
+                    self.history.event("applied" if direction == "up" else "rolled_back", key, m.name,
+                                       m.checksum, {"duration_ms": round(fields["duration_ms"], 3),
+                                                    "transactional": True, "retries": retries,
+                                                    "statements": self.timing.current[:500]})
+                break
+            except psycopg.Error as exc:
+                self.history.forget_cached_hash()
+                blockers = getattr(exc, "bascule_blockers", [])
+                if exc.sqlstate == "55P03" and retries < self.settings.lock_retries:
+                    retries += 1
+                    wait = backoff_delay(retries)
+                    self.history.event("lock_retry", key, m.name, m.checksum, {
+                        "attempt": attempt, "wait_s": round(wait, 3), "statement": current.preview() if current else None,
+                        "line": current.line if current else None, "blockers": blockers})
+                    self._notify("lock_retry", m, attempt, wait, blockers)
+                    self.sleep(wait)
+                    continue
+                assert current is not None
+                msg = self._record_failure(m, direction, started, True, total, 0, current, exc,
+                                           attempts_before + attempt, blockers)
+                cls = LockTimeoutError if exc.sqlstate == "55P03" else MigrationFailed
+                outcome = MigrationOutcome(m, direction, "failed", (time.perf_counter() - t0) * 1000,
+                                           self.timing.current, retries, 0, True, msg)
+                self._notify("migration_finished", outcome)
+                raise cls(f"{m.label}: {current.path}:{current.line}: {msg}",
+                          hint=_failure_hint(exc.sqlstate, True)) from None
+        outcome = MigrationOutcome(m, direction, "applied" if direction == "up" else "rolled_back",
+                                   (time.perf_counter() - t0) * 1000, list(self.timing.current), retries, 0, True)
+        self._notify("migration_finished", outcome)
+        return outcome
+
+    def _drop_invalid_index(self, stmt: Statement, resuming: bool) -> str | None:
+        """Before (re)running CREATE INDEX CONCURRENTLY: drop an INVALID leftover of an earlier
+        failed attempt. Returns "skip" when a valid index already exists and we are resuming at
+        this very statement (the runner died after the build finished but before recording it)."""
+        if stmt.concurrent_index is None:
+            return None
+        schema, name = stmt.concurrent_index
+        from psycopg import sql
+
+        ident = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+        row = self.conn.execute(
+            "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
+            (ident.as_string(self.conn),)).fetchone()
+        if row is None:
+            return None
+        if row[0]:
+            return "skip" if resuming else None
+        self.conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(ident))
+        return "dropped"
+
+    def _run_steps(self, m: Migration, direction: str, statements: list[Statement], resume_from: int,
+                   attempts_before: int) -> MigrationOutcome:
+        import psycopg
+
+        lock_timeout, statement_timeout = self._timeouts(m)
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        total = len(statements)
+        key = self._key(m)
+        attempts = attempts_before + 1
+        notes: list[str] = []
+        self._set_timeouts(lock_timeout, statement_timeout, local=False)
+        self.history.upsert(key, name=m.name, kind="repeatable" if m.repeatable else "versioned",
+                            checksum=m.checksum, status="running", direction=direction, transactional=False,
+                            statements_done=resume_from, statements_total=total, error=None, sqlstate=None,
+                            failed_statement=None, failed_path=None, failed_line=None, started_at=started,
+                            finished_at=None, duration_ms=None, attempts=attempts, layout=m.layout,
+                            path=str(m.path))
+        self.history.event("started" if resume_from == 0 else "resumed", key, m.name, m.checksum,
+                           {"direction": direction, "transactional": False, "from_statement": resume_from,
+                            "statements_total": total})
+        retries = 0
+        try:
+            for i in range(resume_from, total):
+                stmt = statements[i]
+                attempt = 0
+                while True:
+                    attempt += 1
+                    try:
+                        if stmt.needs_autocommit(self.server_version) or stmt.autocommit_only:
+                            action = self._drop_invalid_index(stmt, resuming=(i == resume_from and resume_from > 0))
+                            if action == "dropped":
+                                notes.append(f"dropped INVALID index {stmt.concurrent_index[1]} left by an "
+                                             f"earlier attempt before rebuilding it")
+                                self.history.event("invalid_index_dropped", key, m.name, m.checksum,
+                                                   {"index": stmt.concurrent_index[1], "line": stmt.line})
+                            if action == "skip":
+                                notes.append(f"index {stmt.concurrent_index[1]} was already built and valid; "
+                                             f"statement {i + 1} counted as done")
+                            else:
+                                self._run_statement(m, direction, stmt, i, total, attempt, False, lock_timeout)
+                            self.history.set_progress(key, i + 1)
+                        else:
+                            with self.conn.transaction():
+                                self._run_statement(m, direction, stmt, i, total, attempt, True, lock_timeout)
+                                self.history.set_progress(key, i + 1)
+                        break
+                    except psycopg.Error as exc:
+                        if exc.sqlstate == "55P03" and retries < self.settings.lock_retries:
+                            retries += 1
+                            wait = backoff_delay(retries)
+                            blockers = getattr(exc, "bascule_blockers", [])
+                            self.history.event("lock_retry", key, m.name, m.checksum, {
+                                "attempt": attempt, "wait_s": round(wait, 3), "statement": stmt.preview(),
+                                "line": stmt.line, "blockers": blockers})
+                            self._notify("lock_retry", m, attempt, wait, blockers)
+                            self.sleep(wait)
+                            continue
+                        raise
+        except psycopg.Error as exc:
+            blockers = getattr(exc, "bascule_blockers", [])
+            msg = self._record_failure(m, direction, started, False, total, i, stmt, exc, attempts, blockers)
+            outcome = MigrationOutcome(m, direction, "failed", (time.perf_counter() - t0) * 1000,
+                                       list(self.timing.current), retries, resume_from, False, msg, notes)
+            self._notify("migration_finished", outcome)
+            cls = LockTimeoutError if exc.sqlstate == "55P03" else MigrationFailed
+            raise cls(f"{m.label}: {stmt.path}:{stmt.line}: {msg}", hint=_failure_hint(exc.sqlstate, False, i, total)) from None
+        fields = self._final_fields(m, direction, started, False, total, attempts)
+        with self.conn.transaction():
+            self.history.upsert(key, **fields)
+            self.history.event("applied" if direction == "up" else "rolled_back", key, m.name, m.checksum, {
+                "duration_ms": round((time.perf_counter() - t0) * 1000, 3), "transactional": False,
+                "retries": retries, "resumed_from": resume_from, "statements": self.timing.current[:500],
+                "notes": notes})
+        outcome = MigrationOutcome(m, direction, "applied" if direction == "up" else "rolled_back",
+                                   (time.perf_counter() - t0) * 1000, list(self.timing.current), retries,
+                                   resume_from, False, None, notes)
+        self._notify("migration_finished", outcome)
+        return outcome
+
+
+def _failure_hint(sqlstate: str | None, transactional: bool, done: int = 0, total: int = 0) -> str:
+    if sqlstate == "55P03":
+        return ("another session held a conflicting lock for longer than lock_timeout on every attempt; "
+                "retry when traffic is lower, or raise lock_timeout/lock_retries for this environment")
+    if sqlstate == "57014":
+        return "statement_timeout cancelled the statement; raise statement_timeout or make the statement cheaper"
+    if transactional:
+        return "the migration was rolled back: the database is as it was before. Fix the SQL and run `bascule up` again"
+    return (f"{done} of {total} statements were applied and are recorded; fix the problem and run `bascule up` "
+            f"to resume at statement {done + 1}, or `bascule repair` if you fixed it by hand")
