@@ -331,7 +331,8 @@ class Runner:
                             failed_statement=None, failed_path=None, failed_line=None, started_at=started,
                             finished_at=None, duration_ms=None, attempts=attempts, layout=m.layout,
                             path=str(m.path))
-        self.history.event("started" if resume_from == 0 else "resumed", key, m.name, m.checksum,
+        self.history.event(("started" if resume_from == 0 else "resumed") if direction == "up"
+                           else ("rollback_started" if resume_from == 0 else "rollback_resumed"), key, m.name, m.checksum,
                            {"direction": direction, "transactional": False, "from_statement": resume_from,
                             "statements_total": total})
         retries = 0

@@ -1,0 +1,408 @@
+"""The `bascule` command. Thin: parse options, call bascule.operations, render.
+
+Heavy modules (psycopg, pglast, rich) are imported inside commands so that `bascule --help`
+and `bascule status` start quickly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bascule import __version__
+from bascule.errors import EXIT_FINDINGS, BasculeError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Ctx:
+    def __init__(self, config: str | None, env: str | None, url: str | None):
+        self.config_path = Path(config) if config else None
+        self.env = env
+        self.url = url
+        self._cfg = None
+
+    @property
+    def cfg(self):
+        if self._cfg is None:
+            from bascule.config import load_config
+
+            self._cfg = load_config(self.config_path)
+        return self._cfg
+
+    def target(self):
+        from bascule.operations import target_from_config
+
+        return target_from_config(self.cfg, self.env, self.url)
+
+    def migrations(self):
+        from bascule.operations import load
+
+        return load(self.cfg)
+
+
+def _echo_json(obj) -> None:
+    from bascule.report.text import dumps
+
+    click.echo(dumps(obj))
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="bascule")
+@click.option("--config", "-c", metavar="FILE", help="Path to bascule.toml (default: search upward from here).")
+@click.option("--env", "-e", metavar="NAME", help="Environment from bascule.toml (default: BASCULE_ENV or default_env).")
+@click.option("--url", metavar="URL", help="Database URL; overrides --env and DATABASE_URL.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, env: str | None, url: str | None) -> None:
+    """Safe, audited schema migrations for PostgreSQL.
+
+    Which database: --url, else --env NAME, else $DATABASE_URL, else the default environment
+    (out of the box: an embedded PostgreSQL under .bascule/, started on demand).
+
+    Exit codes: 0 ok, 1 pending/failed/problems found (with --exit-code or validate),
+    2 usage or configuration error, 3 database error.
+    """
+    ctx.obj = Ctx(config, env, url)
+
+
+# ----------------------------------------------------------------------------- init / new
+@cli.command(context_settings=CONTEXT)
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Create bascule.toml and a migrations/ folder in FOLDER (default: here)."""
+    from bascule.config import CONFIG_NAME, DEFAULT_TOML
+    from bascule.errors import ConfigError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = folder / CONFIG_NAME
+    if cfg.exists():
+        raise ConfigError(f"{cfg} already exists", hint="edit it, or remove it to start over")
+    cfg.write_text(DEFAULT_TOML)
+    (folder / "migrations").mkdir(exist_ok=True)
+    gi = folder / ".gitignore"
+    lines = gi.read_text().splitlines() if gi.exists() else []
+    if ".bascule/" not in lines:
+        with gi.open("a") as fh:
+            fh.write(".bascule/\n")
+    click.echo(f"created {cfg} and {folder / 'migrations'}/")
+    click.echo("next: bascule new create_users   (then edit up.sql and down.sql, and run bascule up)")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name")
+@click.pass_obj
+def new(obj: Ctx, name: str) -> None:
+    """Create the next migration NAME with an up.sql and a down.sql."""
+    from bascule.operations import new_migration
+
+    folder = new_migration(obj.cfg, name)
+    click.echo(f"created {folder}/up.sql")
+    click.echo(f"created {folder}/down.sql")
+
+
+# ----------------------------------------------------------------------------- status
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything is pending, failed, modified or missing.")
+@click.pass_obj
+def status(obj: Ctx, as_json: bool, exit_code: bool) -> None:
+    """Every migration with its state: applied, pending, failed, modified, missing."""
+    from bascule import operations
+
+    migrations = obj.migrations()
+    with obj.target() as t:
+        states = operations.status(t, migrations)
+        if as_json:
+            _echo_json({"database": t.safe_url, "migrations": [s.to_dict() for s in states]})
+        else:
+            from bascule.report.text import render_status
+
+            click.echo(render_status(states, t.safe_url))
+    if exit_code and any(s.state in ("pending", "failed", "modified", "missing", "running") for s in states):
+        sys.exit(EXIT_FINDINGS)
+
+
+# ----------------------------------------------------------------------------- up / down
+def _waiting(holder: dict) -> None:
+    click.echo(f"waiting for the migration lock held by pid {holder['pid']} "
+               f"({holder['application_name'] or '?'})...", err=True)
+
+
+def _run_output(result, t, as_json: bool) -> None:
+    from bascule.report.text import render_plan
+
+    if as_json:
+        _echo_json({"database": t.safe_url, **result.to_dict()})
+    elif result.dry_run:
+        click.echo(render_plan(result, t.safe_url))
+    else:
+        for w in result.plan.warnings:
+            click.echo(f"warning: {w}", err=True)
+        n = len(result.outcomes)
+        if n == 0:
+            msg = "nothing to apply: the database is up to date" if result.plan.direction == "up" else "nothing to roll back"
+            click.echo(msg)
+        else:
+            verb = "applied" if result.plan.direction == "up" else "rolled back"
+            total = sum(o.duration_ms for o in result.outcomes)
+            click.echo(f"{verb} {n} migration{'s' if n != 1 else ''} in {total / 1000:.2f} s")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--to", "to", metavar="VERSION", help="Apply pending migrations up to and including VERSION.")
+@click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
+@click.option("--allow-modified", metavar="REASON", help="Proceed although applied migrations were edited; the reason is recorded.")
+@click.option("--out-of-order", is_flag=True, help="Apply pending migrations older than the newest applied one.")
+@click.option("--lock-wait", metavar="DURATION", help="How long to wait for another runner's lock (default from config, 60s).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--verbose", "-v", is_flag=True, help="Print every statement with its timing.")
+@click.pass_obj
+def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, as_json, verbose) -> None:
+    """Apply pending migrations (each in its own transaction unless it must run outside one).
+
+    A migration that failed part way outside a transaction resumes at the failed statement."""
+    from bascule import operations
+    from bascule.config import parse_duration
+    from bascule.report.text import ProgressPrinter
+
+    wait = parse_duration(lock_wait, "--lock-wait") if lock_wait else None
+    migrations = obj.migrations()
+    with obj.target() as t:
+        observers = [] if as_json else [ProgressPrinter(verbose=verbose)]
+        result = operations.apply(t, migrations, to=to, dry_run=dry_run, allow_modified=allow_modified,
+                                  out_of_order=out_of_order, lock_wait=wait, observers=observers,
+                                  on_wait=None if as_json else _waiting)
+        _run_output(result, t, as_json)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--steps", type=int, metavar="N", help="Roll back the last N applied migrations (default 1).")
+@click.option("--to", "to", metavar="VERSION", help="Roll back everything applied after VERSION (VERSION stays).")
+@click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
+@click.option("--lock-wait", metavar="DURATION", help="How long to wait for another runner's lock.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--verbose", "-v", is_flag=True, help="Print every statement with its timing.")
+@click.pass_obj
+def down(obj: Ctx, steps, to, dry_run, lock_wait, as_json, verbose) -> None:
+    """Roll back applied migrations with their down scripts, newest first."""
+    from bascule import operations
+    from bascule.config import parse_duration
+    from bascule.report.text import ProgressPrinter
+
+    wait = parse_duration(lock_wait, "--lock-wait") if lock_wait else None
+    migrations = obj.migrations()
+    with obj.target() as t:
+        observers = [] if as_json else [ProgressPrinter(verbose=verbose)]
+        result = operations.rollback(t, migrations, steps=steps, to=to, dry_run=dry_run, lock_wait=wait,
+                                     observers=observers, on_wait=None if as_json else _waiting)
+        _run_output(result, t, as_json)
+
+
+# ----------------------------------------------------------------------------- history / validate
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--limit", type=int, metavar="N", help="Only the last N events.")
+@click.option("--version", "version", metavar="VERSION", help="Only events of this migration.")
+@click.option("--verify", is_flag=True, help="Check the hash chain; exit 1 if any event was edited or removed.")
+@click.pass_obj
+def history(obj: Ctx, as_json, limit, version, verify) -> None:
+    """The append-only event log: applied, failed, rolled back, retries, repairs, baselines."""
+    with obj.target() as t:
+        h = t.history
+        events = h.events(limit=limit, version=version)
+        problems = h.verify_chain() if verify else []
+        if as_json:
+            _echo_json({"database": t.safe_url, "events": events,
+                        **({"chain_ok": not problems, "problems": problems} if verify else {})})
+        else:
+            if not events:
+                click.echo("no events recorded yet")
+            for e in events:
+                d = e["detail"] or {}
+                extra = ""
+                if "duration_ms" in d:
+                    extra = f"  {d['duration_ms']:.0f} ms"
+                if d.get("error"):
+                    extra += f"  error: {d['error']}"
+                if d.get("reason"):
+                    extra += f"  reason: {d['reason']}"
+                click.echo(f"{e['id']:>5}  {e['at']:%Y-%m-%d %H:%M:%S}  {e['event']:<18} {e['version'] or '':<16} "
+                           f"{e['name'] or '':<28} {e['actor']}@{e['host']}{extra}")
+            if verify:
+                click.echo("hash chain intact" if not problems else "\n".join(problems))
+    if problems:
+        sys.exit(EXIT_FINDINGS)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--offline", is_flag=True, help="Only parse the files; do not compare with the database.")
+@click.pass_obj
+def validate(obj: Ctx, as_json, offline) -> None:
+    """Parse every migration and compare checksums with what was applied. Exit 1 on problems."""
+    from bascule import operations
+
+    migrations = obj.migrations()
+    states = None
+    where = "files only"
+    if not offline:
+        with obj.target() as t:
+            states = operations.status(t, migrations)
+            where = t.safe_url
+    problems = operations.validate(migrations, states)
+    if as_json:
+        _echo_json({"database": where, "migrations": len(migrations), "problems": [p.to_dict() for p in problems]})
+    else:
+        for p in problems:
+            click.echo(f"{p.kind}: {p.version}: {p.message}")
+        click.echo(f"{len(migrations)} migrations checked against {where}: "
+                   + ("ok" if not problems else f"{len(problems)} problem(s)"))
+    if problems:
+        sys.exit(EXIT_FINDINGS)
+
+
+# ----------------------------------------------------------------------------- baseline / repair
+@cli.command(context_settings=CONTEXT)
+@click.argument("version")
+@click.option("--reason", metavar="TEXT", help="Recorded with the baseline event.")
+@click.pass_obj
+def baseline(obj: Ctx, version, reason) -> None:
+    """Adopt an existing database: migrations up to VERSION count as already applied."""
+    from bascule import operations
+
+    migrations = obj.migrations()
+    with obj.target() as t:
+        s = operations.baseline(t, migrations, version, reason)
+        click.echo(f"baselined {t.safe_url} at {s.version} {s.name}: older migrations will not be run")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("version")
+@click.option("--as", "as_", type=click.Choice(["applied", "pending"]),
+              help="applied: you completed the failed migration by hand; pending: you undid its partial "
+                   "effects and it should run again from the top.")
+@click.option("--accept-checksum", is_flag=True, help="Accept the edited file of an applied migration as the new checksum.")
+@click.option("--reason", metavar="TEXT", required=True, help="What was done by hand (recorded).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def repair(obj: Ctx, version, as_, accept_checksum, reason, as_json) -> None:
+    """Resolve a failed migration after fixing things by hand, as a recorded event."""
+    from bascule import operations
+    from bascule.errors import PlanError
+
+    if bool(as_) == bool(accept_checksum):
+        raise PlanError("choose exactly one of --as applied|pending and --accept-checksum")
+    action = "accept-checksum" if accept_checksum else as_
+    migrations = obj.migrations()
+    with obj.target() as t:
+        res = operations.repair(t, migrations, version, action, reason)
+    if as_json:
+        _echo_json(res)
+    else:
+        click.echo(f"repaired {version}: {action}" + (f" (now {res['new_status']})" if "new_status" in res else ""))
+
+
+# ----------------------------------------------------------------------------- embedded
+@cli.group(context_settings=CONTEXT)
+def embedded() -> None:
+    """Manage the private PostgreSQL server of this project (.bascule/embedded)."""
+
+
+def _server(obj: Ctx, pg_version: str | None):
+    from bascule.targets.embedded import EmbeddedServer
+
+    cfg = obj.cfg
+    env = cfg.environment(obj.env or cfg.default_env)
+    version = pg_version or env.pg_version
+    root = cfg.embedded_root if version is None else cfg.root / ".bascule" / f"embedded-{version}"
+    return EmbeddedServer(root, version=version, database=env.database)
+
+
+_pgv = click.option("--pg-version", metavar="MAJOR", help="Use installed initdb/pg_ctl of this major version "
+                                                          "instead of the bundled PostgreSQL 18.")
+
+
+@embedded.command("start", context_settings=CONTEXT)
+@_pgv
+@click.pass_obj
+def embedded_start(obj: Ctx, pg_version) -> None:
+    """Initialise (first time) and start the embedded server; print its URL."""
+    click.echo(_server(obj, pg_version).start())
+
+
+@embedded.command("stop", context_settings=CONTEXT)
+@_pgv
+@click.pass_obj
+def embedded_stop(obj: Ctx, pg_version) -> None:
+    """Stop the embedded server (data is kept)."""
+    stopped = _server(obj, pg_version).stop()
+    click.echo("stopped" if stopped else "not running")
+
+
+@embedded.command("status", context_settings=CONTEXT)
+@_pgv
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def embedded_status(obj: Ctx, pg_version, as_json) -> None:
+    """Whether the embedded server runs, its data folder and URL."""
+    st = _server(obj, pg_version).status()
+    if as_json:
+        _echo_json(st.to_dict())
+    else:
+        click.echo(f"{'running' if st.running else 'stopped'} (PostgreSQL {st.version or 'not initialised'}) "
+                   f"data: {st.data_dir}" + (f"\nurl: {st.url}" if st.url else ""))
+    if not st.running:
+        sys.exit(EXIT_FINDINGS)
+
+
+@embedded.command("url", context_settings=CONTEXT)
+@_pgv
+@click.pass_obj
+def embedded_url(obj: Ctx, pg_version) -> None:
+    """Print the URL of the embedded server (starting it if needed)."""
+    click.echo(_server(obj, pg_version).start())
+
+
+# ----------------------------------------------------------------------------- demo
+@cli.command(context_settings=CONTEXT)
+@click.option("--keep", is_flag=True, help="Keep the temporary project folder and leave its server running.")
+@click.option("--pg-version", metavar="MAJOR", help="Run on installed PostgreSQL of this major version.")
+@click.option("--rows", type=int, default=50_000, show_default=True, help="Rows in the demo users table.")
+def demo(keep, pg_version, rows) -> None:
+    """Walk a realistic example through up, status and down on a throwaway embedded server."""
+    from bascule.demo import run_demo
+
+    run_demo(keep=keep, pg_version=pg_version, rows=rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="bascule", standalone_mode=False)
+    except BasculeError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # database connection lost mid-run etc.
+        mod = type(exc).__module__ or ""
+        if mod.startswith("psycopg"):
+            from bascule.targets.connect import scrub
+
+            click.echo(f"error: database error: {scrub(str(exc).strip(), None)}", err=True)
+            sys.exit(3)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Renderers: text for terminals, JSON for machines. No computation happens here."""

@@ -1,0 +1,119 @@
+"""Plain-text renderers (no dependencies, so `bascule status` starts fast)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from bascule.observers import MigrationOutcome, Observer, StatementEvent, StatementOutcome
+from bascule.plan import MigrationState
+
+_MARK = {"applied": "✔", "pending": "·", "failed": "✘", "running": "…", "modified": "!", "missing": "?",
+         "baseline": "≡"}
+
+
+def _fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms / 60_000:.1f} min"
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, indent=2, default=str, ensure_ascii=False)
+
+
+def render_status(states: list[MigrationState], target: str) -> str:
+    lines = [f"database: {target}"]
+    if not states:
+        lines.append("no migrations found")
+        return "\n".join(lines)
+    width = max(len(s.version) for s in states)
+    for s in states:
+        r = s.record
+        when = ""
+        if r is not None and r.finished_at is not None and s.state in ("applied", "modified", "failed"):
+            when = f"  {r.finished_at:%Y-%m-%d %H:%M:%S} by {r.applied_by}@{r.host} ({_fmt_ms(r.duration_ms)})"
+        ver = s.version if s.version else "R"
+        state = s.state + (" (out of order)" if s.out_of_order else "")
+        lines.append(f"{_MARK.get(s.state, ' ')} {state:<12} {ver:<{width}}  {s.name}{when}")
+        if s.note and s.state != "failed":
+            lines.append(f"    {s.note}")
+        if s.state == "modified":
+            lines.append(f"    checksum on disk {s.disk_checksum[:16]}…, applied {(s.db_checksum or '?')[:16]}…")
+        if s.state == "failed" and r is not None:
+            if s.note:
+                lines.append(f"    {s.note}")
+            if r.error:
+                lines.append(f"    error: {r.error}")
+            if r.failed_statement:
+                lines.append(f"    at {r.failed_path}:{r.failed_line}: {r.failed_statement[:200]}")
+            if r.transactional is False:
+                lines.append(f"    {r.statements_done}/{r.statements_total} statements done "
+                             f"({r.direction}); `bascule {'up' if r.direction == 'up' else 'down'}` resumes")
+    counts: dict[str, int] = {}
+    for s in states:
+        counts[s.state] = counts.get(s.state, 0) + 1
+    lines.append(", ".join(f"{n} {k}" for k, n in counts.items()))
+    return "\n".join(lines)
+
+
+class ProgressPrinter(Observer):
+    """Line-per-migration progress, with a line per statement for non-transactional ones and any
+    statement slower than a second (readable in CI logs as well as terminals)."""
+
+    def __init__(self, stream=None, verbose: bool = False):
+        self.stream = stream or sys.stderr
+        self.verbose = verbose
+        self._txn = True
+
+    def _p(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def migration_started(self, migration, direction, total, transactional, resume_from) -> None:
+        self._txn = transactional
+        arrow = "↑" if direction == "up" else "↓"
+        mode = "one transaction" if transactional else "statement by statement, outside a transaction"
+        extra = f", resuming at statement {resume_from + 1}" if resume_from else ""
+        self._p(f"{arrow} {migration.label}  [{total} statement{'s' if total != 1 else ''}, {mode}{extra}]")
+
+    def after_statement(self, event: StatementEvent, outcome: StatementOutcome) -> None:
+        if self.verbose or not self._txn or outcome.duration_ms > 1000 or not outcome.ok:
+            mark = "ok" if outcome.ok else f"FAILED ({outcome.sqlstate})"
+            rows = f", {outcome.rowcount} rows" if outcome.rowcount not in (None, -1) and outcome.ok else ""
+            self._p(f"    [{event.position + 1}/{event.total}] {event.statement.preview(70)}  {mark} "
+                    f"{_fmt_ms(outcome.duration_ms)}{rows}")
+
+    def lock_retry(self, migration, attempt, wait_s, blockers) -> None:
+        who = ", ".join(f"pid {b['pid']} ({b['application_name'] or '?'}: {b['query'][:60]!r})" for b in blockers)
+        self._p(f"    lock not available within lock_timeout (attempt {attempt})"
+                f"{'; held by ' + who if who else ''}; retrying in {wait_s:.2f} s")
+
+    def migration_finished(self, outcome: MigrationOutcome) -> None:
+        for note in outcome.notes:
+            self._p(f"    note: {note}")
+        if outcome.status != "failed":
+            self._p(f"    {outcome.status.replace('_', ' ')} in {_fmt_ms(outcome.duration_ms)}")
+
+
+def render_plan(result, target: str) -> str:
+    plan = result.plan
+    verb = "apply" if plan.direction == "up" else "roll back"
+    if not plan.steps:
+        msg = "nothing to apply: the database is up to date" if plan.direction == "up" else "nothing to roll back"
+        return f"{target}: {msg}"
+    lines = [f"would {verb} {len(plan.steps)} migration(s) on {target}:"]
+    for step in plan.steps:
+        m = step.migration
+        script = m.up if step.direction == "up" else m.down
+        stmts = script.statements
+        lines.append(f"  {m.label}  ({len(stmts)} statements"
+                     f"{', resume at ' + str(step.resume_from + 1) if step.resume_from else ''})")
+        for st in stmts[step.resume_from:]:
+            lines.append(f"      {st.path.rsplit('/', 1)[-1]}:{st.line}  {st.preview(90)}")
+    for w in plan.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
