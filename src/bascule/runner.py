@@ -169,9 +169,13 @@ class Runner:
             ms = (time.perf_counter() - t0) * 1000
             blockers = watch.statement_finished() if watch else []
             diag = exc.diag
-            out = StatementOutcome(False, ms, error=(diag.message_primary or str(exc)).strip(), sqlstate=exc.sqlstate)
+            text = diag.message_primary or str(exc).strip() or type(exc).__name__
+            if diag.message_detail:
+                text += f" ({diag.message_detail})"
+            out = StatementOutcome(False, ms, error=text, sqlstate=exc.sqlstate)
             self._notify("after_statement", ev, out)
             exc.bascule_blockers = blockers  # type: ignore[attr-defined]
+            exc.bascule_message = out.error  # type: ignore[attr-defined]
             raise
         ms = (time.perf_counter() - t0) * 1000
         if watch:
@@ -211,12 +215,18 @@ class Runner:
 
     def _record_failure(self, m: Migration, direction: str, started: datetime, transactional: bool, total: int,
                         done: int, stmt: Statement, exc, attempts: int, blockers: list[dict]) -> str:
-        diag = getattr(exc, "diag", None)
-        msg = ((diag.message_primary if diag else None) or str(exc)).strip()
+        msg = getattr(exc, "bascule_message", None) or str(exc).strip() or type(exc).__name__
         if getattr(exc, "sqlstate", None) == "55P03":
             msg = f"lock timeout after {attempts} attempt(s): {describe_blockers(blockers)}"
         finished = datetime.now(UTC)
         key = self._key(m)
+        with self.conn.transaction():
+            self._write_failure(m, key, direction, started, finished, transactional, total, done, stmt, exc, msg,
+                                attempts, blockers)
+        return msg
+
+    def _write_failure(self, m, key, direction, started, finished, transactional, total, done, stmt, exc, msg,
+                       attempts, blockers) -> None:
         self.history.upsert(
             key, name=m.name, kind="repeatable" if m.repeatable else "versioned", checksum=m.checksum,
             status="failed", direction=direction, transactional=transactional, statements_done=done,

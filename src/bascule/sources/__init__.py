@@ -33,7 +33,7 @@ def read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
-        raise SourceError(f"{path}: invalid TOML: {exc}", hint="see docs/migrations.md for the metadata keys") from None
+        raise SourceError(f"{path}: invalid TOML: {exc}", hint="see docs/sources.md for the metadata keys") from None
 
 
 def file_checksum(path: Path) -> str:
