@@ -416,7 +416,7 @@ def clean_env() -> dict:
 
 def run(cmd: list[str], *, cwd: Path | None = None, env: dict, what: str) -> float:
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
     if res.returncode != 0:
         raise RuntimeError(f"{what} failed (exit {res.returncode}): {' '.join(cmd)}\n"
@@ -424,8 +424,12 @@ def run(cmd: list[str], *, cwd: Path | None = None, env: dict, what: str) -> flo
     return dt
 
 
-def sa_url(url_template: str, db: str) -> str:
-    return url_template.format(db=db)
+def sa_url(server: EmbeddedServer, db: str) -> str:
+    """SQLAlchemy URL for psycopg 3 on the embedded server's Unix socket."""
+    from urllib.parse import quote
+
+    return (f"postgresql+psycopg://postgres@/{quote(db, safe='')}"
+            f"?host={quote(str(server.socket_dir), safe='/')}&port=5432")
 
 
 class Bench:
@@ -435,7 +439,7 @@ class Bench:
         self.migs = migs
         self.exp = exp
         self.env = clean_env()
-        self.psql = str(server.bindir / "psql")
+        self.psql_bin = str(server.bindir / "psql")
         self.admin_url = server.url("postgres")
         self.project = work / "bascule-project"
         self.files = write_native(self.project, migs, self.env)
@@ -500,7 +504,7 @@ class Bench:
     # -- contenders ----------------------------------------------------------------------
     def psql_files(self, db: str, single: bool) -> float:
         url = self.server.url(db)
-        cmd = [self.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", *(["--single-transaction"] if single else []),
+        cmd = [self.psql_bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", *(["--single-transaction"] if single else []),
                f"--dbname={url}", "-f"]
         t0 = time.perf_counter()
         for f in self.files:
@@ -514,18 +518,19 @@ class Bench:
         return self.psql_files(db, single=True)
 
     def psql_one_session(self, db: str) -> float:
-        return run([self.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", f"--dbname={self.server.url(db)}",
+        return run([self.psql_bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", f"--dbname={self.server.url(db)}",
                     "-f", str(self.driver)], env=self.env, what="psql one session")
 
     def bascule(self, db: str) -> float:
         dt = run([tool("bascule"), "--url", self.server.url(db), "up"], cwd=self.project, env=self.env,
                  what="bascule up")
+        if self.last_bascule_db is not None:
+            self.drop_db(self.last_bascule_db)  # keep only the newest: `status` runs against it
         self.last_bascule_db = db
         return dt
 
     def _alembic(self, db: str, one_txn: bool) -> float:
-        set_alembic_url(self.alembic_dir, sa_url(
-            f"postgresql+psycopg://postgres@/{{db}}?host={self.server.socket_dir}&port=5432", db))
+        set_alembic_url(self.alembic_dir, sa_url(self.server, db))
         cmd = [tool("alembic"), "-c", str(self.alembic_dir / "alembic.ini"),
                *(["-x", "txn=one"] if one_txn else []), "upgrade", "head"]
         return run(cmd, cwd=self.alembic_dir, env=self.env, what="alembic upgrade head")
@@ -591,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"PostgreSQL {pg}; {len(migs)} migrations, {exp.statements} statements "
             f"({exp.tables} tables, {exp.views} views, {exp.indexes} indexes, {exp.rows} rows)")
         # Warm the page cache for every binary and library involved.
-        for cmd in ([bench.psql, "--version"], [tool("bascule"), "--help"], [tool("alembic"), "--help"]):
+        for cmd in ([bench.psql_bin, "--version"], [tool("bascule"), "--help"], [tool("alembic"), "--help"]):
             run(cmd, env=bench.env, what="warm-up")
 
         contenders = PRIMARY + (() if args.no_info else INFORMATIONAL)
@@ -630,11 +635,10 @@ def main(argv: list[str] | None = None) -> int:
         ratio = med["bascule"] / med[c]
         print(f"{LABELS[c]:<60} {med[c]:9.2f} {med[c] * 1000 / n:8.2f} {ratio:10.2f}x")
     print(f"\nprocess start (median of {START_RUNS}, target < {START_TARGET_S} s):")
-    print(f"  bascule --help                      {start['help']:.3f} s  "
-          f"{'ok' if start['help'] < START_TARGET_S else 'OVER TARGET'}")
-    print(f"  bascule status ({n} applied)       {start['status']:.3f} s  "
-          f"{'ok' if start['status'] < START_TARGET_S else 'OVER TARGET'}")
-    print(f"  bascule up, nothing to do (info)    {start['noop_up']:.3f} s")
+    for key, label in (("help", "bascule --help"), ("status", f"bascule status ({n} applied)"),
+                       ("noop_up", "bascule up, nothing to do  (info)")):
+        verdict = "" if key == "noop_up" else ("ok" if start[key] < START_TARGET_S else "OVER TARGET")
+        print(f"  {label:<36} {start[key]:.3f} s  {verdict}")
     print("\ntargets:")
     print(f"  bascule within {PSQL_RATIO_TARGET}x of psql --single-transaction: {vs_psql:.2f}x  "
           f"{'ok' if vs_psql <= PSQL_RATIO_TARGET else 'MISSED'}")

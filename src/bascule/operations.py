@@ -62,12 +62,14 @@ def load(cfg: Config) -> list[Migration]:
     return load_migrations(cfg.migrations_dir, cfg.layout)
 
 
-def status(target: Target, migrations: list[Migration]) -> list[MigrationState]:
+def status(target: Target, migrations: list[Migration], holding_lock: bool = False) -> list[MigrationState]:
+    """States of all migrations. With `holding_lock` (we are the runner), a `running` row can only
+    be left over from a runner that died, so it counts as failed (interrupted)."""
     target.open()
     h = target.history
     records = h.records()
     alive = False
-    if any(r.status == "running" for r in records.values()):
+    if not holding_lock and any(r.status == "running" for r in records.values()):
         alive = h.lock_holder() is not None
     return compute_status(migrations, records, runner_alive=alive)
 
@@ -153,7 +155,7 @@ def apply(target: Target, migrations: list[Migration], to: str | None = None, dr
     acquire_lock(target, target.settings.lock_wait if lock_wait is None else lock_wait, on_wait)
     try:
         target.history.ensure()
-        plan = plan_up(status(target, migrations), to, allow_modified is not None, out_of_order)
+        plan = plan_up(status(target, migrations, holding_lock=True), to, allow_modified is not None, out_of_order)
         _check_parse(plan)
         return RunResult(plan, _run_plan(target, plan, observers, allow_modified))
     finally:
@@ -171,7 +173,7 @@ def rollback(target: Target, migrations: list[Migration], steps: int | None = No
     acquire_lock(target, target.settings.lock_wait if lock_wait is None else lock_wait, on_wait)
     try:
         target.history.ensure()
-        plan = plan_down(status(target, migrations), steps, to)
+        plan = plan_down(status(target, migrations, holding_lock=True), steps, to)
         _check_parse(plan)
         return RunResult(plan, _run_plan(target, plan, observers, None))
     finally:
