@@ -65,6 +65,10 @@ class Db:
         with self.connect() as c:
             return c.execute(q, params).fetchall()
 
+    def exec(self, q: str) -> None:
+        with self.connect() as c:
+            c.execute(q)
+
     def scalar(self, q: str, params=None):
         rows = self.query(q, params)
         return rows[0][0] if rows else None

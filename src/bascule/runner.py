@@ -297,7 +297,7 @@ class Runner:
                                            self.timing.current, retries, 0, True, msg)
                 self._notify("migration_finished", outcome)
                 raise cls(f"{m.label}: {current.path}:{current.line}: {msg}",
-                          hint=_failure_hint(exc.sqlstate, True)) from None
+                          hint=_failure_hint(exc.sqlstate, True, direction=direction)) from None
         outcome = MigrationOutcome(m, direction, "applied" if direction == "up" else "rolled_back",
                                    (time.perf_counter() - t0) * 1000, list(self.timing.current), retries, 0, True)
         self._notify("migration_finished", outcome)
@@ -390,7 +390,7 @@ class Runner:
                                        list(self.timing.current), retries, resume_from, False, msg, notes)
             self._notify("migration_finished", outcome)
             cls = LockTimeoutError if exc.sqlstate == "55P03" else MigrationFailed
-            raise cls(f"{m.label}: {stmt.path}:{stmt.line}: {msg}", hint=_failure_hint(exc.sqlstate, False, i, total)) from None
+            raise cls(f"{m.label}: {stmt.path}:{stmt.line}: {msg}", hint=_failure_hint(exc.sqlstate, False, i, total, direction)) from None
         fields = self._final_fields(m, direction, started, False, total, attempts)
         with self.conn.transaction():
             self.history.upsert(key, **fields)
@@ -405,13 +405,15 @@ class Runner:
         return outcome
 
 
-def _failure_hint(sqlstate: str | None, transactional: bool, done: int = 0, total: int = 0) -> str:
+def _failure_hint(sqlstate: str | None, transactional: bool, done: int = 0, total: int = 0,
+                  direction: str = "up") -> str:
     if sqlstate == "55P03":
         return ("another session held a conflicting lock for longer than lock_timeout on every attempt; "
                 "retry when traffic is lower, or raise lock_timeout/lock_retries for this environment")
     if sqlstate == "57014":
         return "statement_timeout cancelled the statement; raise statement_timeout or make the statement cheaper"
     if transactional:
-        return "the migration was rolled back: the database is as it was before. Fix the SQL and run `bascule up` again"
-    return (f"{done} of {total} statements were applied and are recorded; fix the problem and run `bascule up` "
+        return (f"the transaction was rolled back: the database is as it was before. Fix the SQL and run "
+                f"`bascule {direction}` again")
+    return (f"{done} of {total} statements were applied and are recorded; fix the problem and run `bascule {direction}` "
             f"to resume at statement {done + 1}, or `bascule repair` if you fixed it by hand")
