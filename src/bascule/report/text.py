@@ -65,10 +65,23 @@ class ProgressPrinter(Observer):
     """Line-per-migration progress, with a line per statement for non-transactional ones and any
     statement slower than a second (readable in CI logs as well as terminals)."""
 
-    def __init__(self, stream=None, verbose: bool = False):
+    def __init__(self, stream=None, verbose: bool = False, live: bool | None = None):
         self.stream = stream or sys.stderr
         self.verbose = verbose
         self._txn = True
+        # On a terminal, a statement running longer than 2 s gets a live elapsed-time line.
+        self.live = live if live is not None else bool(getattr(self.stream, "isatty", lambda: False)())
+        self._ticker: _Ticker | None = None
+
+    def before_statement(self, event: StatementEvent) -> None:
+        if self.live:
+            self._ticker = _Ticker(self.stream, f"    [{event.position + 1}/{event.total}] "
+                                                f"{event.statement.preview(60)}")
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
 
     def _p(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -81,6 +94,7 @@ class ProgressPrinter(Observer):
         self._p(f"{arrow} {migration.label}  [{total} statement{'s' if total != 1 else ''}, {mode}{extra}]")
 
     def after_statement(self, event: StatementEvent, outcome: StatementOutcome) -> None:
+        self._stop_ticker()
         if self.verbose or not self._txn or outcome.duration_ms > 1000 or not outcome.ok:
             mark = "ok" if outcome.ok else f"FAILED ({outcome.sqlstate})"
             rows = f", {outcome.rowcount} rows" if outcome.rowcount not in (None, -1) and outcome.ok else ""
@@ -88,6 +102,7 @@ class ProgressPrinter(Observer):
                     f"{_fmt_ms(outcome.duration_ms)}{rows}")
 
     def lock_retry(self, migration, attempt, wait_s, blockers) -> None:
+        self._stop_ticker()
         who = ", ".join(f"pid {b['pid']} ({b['application_name'] or '?'}: {b['query'][:60]!r})" for b in blockers)
         self._p(f"    lock not available within lock_timeout (attempt {attempt})"
                 f"{'; held by ' + who if who else ''}; retrying in {wait_s:.2f} s")
@@ -117,3 +132,38 @@ def render_plan(result, target: str) -> str:
     for w in plan.warnings:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+class _Ticker:
+    """Redraws `label  12.3 s` on one terminal line twice a second until stopped."""
+
+    def __init__(self, stream, label: str, delay: float = 2.0):
+        import threading
+        import time
+
+        self.stream = stream
+        self.label = label
+        self._t0 = time.monotonic()
+        self._stop = threading.Event()
+        self._drawn = False
+        self._delay = delay
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import time
+
+        if self._stop.wait(self._delay):
+            return
+        while not self._stop.is_set():
+            self.stream.write(f"\r{self.label}  running {time.monotonic() - self._t0:.1f} s\x1b[K")
+            self.stream.flush()
+            self._drawn = True
+            self._stop.wait(0.5)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1)
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()

@@ -248,7 +248,10 @@ class EmbeddedServer:
                     pass
                 raise EmbeddedError(f"embedded PostgreSQL did not start: {tail or res.stderr.strip()}",
                                     hint=f"see {self.log_file}")
-        self._ensure_database()
+        marker = self.root / f".database-{hashlib.sha256(self.database.encode()).hexdigest()[:16]}"
+        if not marker.exists():  # checked once: saves a connection on every later command
+            self._ensure_database()
+            marker.touch()
         return self.url()
 
     def _ensure_database(self) -> None:
