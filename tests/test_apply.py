@@ -36,6 +36,9 @@ def test_up_status_down_round_trip(vproject):
     assert p.db.tables() == []
     events = [e["event"] for e in p.events()]
     assert events == ["applied", "applied", "rolled_back", "rolled_back"]
+    only_first = json.loads(p.run("history", "--json", "--version", "1").stdout)["events"]
+    assert [e["event"] for e in only_first] == ["applied", "rolled_back"]
+    assert "T" in only_first[0]["at"]  # ISO 8601
     assert json.loads(p.run("history", "--verify", "--json").stdout)["chain_ok"] is True
 
 
@@ -125,7 +128,8 @@ def test_transaction_never_and_always(project):
     p.add("0001", "t", "CREATE TABLE t (id int);")
     p.add("0002", "conc", "CREATE INDEX CONCURRENTLY t_id ON t (id);", toml='transaction = "always"\n')
     res = p.run("up", check=2)
-    assert "cannot run inside a transaction" in res.stderr
+    assert "cannot run inside a transaction" in res.stderr and "CREATE INDEX CONCURRENTLY t_id" in res.stderr
+    assert p.db.tables() == []  # checked before anything ran, 0001 included
     (p.root / "migrations" / "0002_conc" / "migration.toml").write_text('transaction = "auto"\n')
     p.run("up")
     assert p.status()["0002"]["transactional"] is False

@@ -45,6 +45,8 @@ def test_malformed_config(tmp_path):
     ('[environments.prod]\nurl = 5\n', "url must be a string"),
     ('[environments.prod]\nuri = "x"\n', "unknown key(s) uri"),
     ('[surprise]\n', "unknown section(s) surprise"),
+    ('[environments.prod]\nembedded = false\n', "embedded = false but no url"),
+    ('[environments.prod]\nurl = ""\n', "url is empty"),
 ])
 def test_invalid_config_values(tmp_path, body, expected):
     (tmp_path / "bascule.toml").write_text(body)
@@ -188,3 +190,25 @@ def test_depends_on(project):
     res = p.run("up", check=2)
     assert "depends on 0009" in _clean(res)
     assert p.db.tables() == []
+
+
+def test_bad_migration_setting_applies_nothing(project):
+    p = project
+    p.add("0001", "a", "CREATE TABLE a (id int);")
+    p.add("0002", "b", "CREATE TABLE b (id int);", toml='lock_timeout = "soon"\n')
+    res = p.run("up", check=2)
+    assert "is not a duration" in _clean(res)
+    assert p.db.tables() == []
+    assert "metadata: 0002" in p.run("validate", "--offline", check=1).stdout
+
+
+def test_up_json_reports_partial_progress_on_failure(project):
+    import json
+
+    p = project
+    p.add("0001", "a", "CREATE TABLE a (id int);")
+    p.add("0002", "b", "SELECT 1/0;")
+    res = p.run("up", "--json", check=3)
+    doc = json.loads(res.stdout)
+    assert [o["version"] for o in doc["outcomes"]] == ["0001"]
+    assert doc["error"]["exit_code"] == 3 and "division by zero" in doc["error"]["message"]

@@ -103,3 +103,9 @@ def test_help_explains_every_command(tmp_path):
         assert f"  {cmd}" in res.stdout
     up = _bascule(tmp_path, "up", "--help").stdout
     assert "--dry-run" in up and "--to" in up and "--allow-modified" in up and "--lock-wait" in up
+
+
+def test_init_appends_to_gitignore_without_trailing_newline(tmp_path):
+    (tmp_path / ".gitignore").write_text("node_modules")
+    assert _bascule(tmp_path, "init").returncode == 0
+    assert (tmp_path / ".gitignore").read_text().splitlines() == ["node_modules", ".bascule/"]

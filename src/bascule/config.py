@@ -188,6 +188,12 @@ def config_from_dict(data: dict, path: Path) -> Config:
         embedded = bool(raw.get("embedded", url is None))
         if url is not None and not isinstance(url, str):
             raise ConfigError(f"{where}: environments.{name}.url must be a string")
+        if url is not None and not url.strip():
+            raise ConfigError(f"{where}: environments.{name}.url is empty",
+                              hint="give a URL like postgresql://user@host:5432/db, or remove it to use the embedded server")
+        if url is None and raw.get("embedded") is False:
+            raise ConfigError(f"{where}: environments.{name} has embedded = false but no url",
+                              hint="add url = \"postgresql://...\" (it may read ${VAR}), or set embedded = true")
         if url and embedded and raw.get("embedded") is True:
             raise ConfigError(f"{where}: environments.{name} has both url and embedded = true",
                               hint="an environment is either a URL or the embedded server")
@@ -231,8 +237,13 @@ def resolve_target(cfg: Config, env_name: str | None = None, url: str | None = N
                                 version=env.pg_version, database=env.database)
         target_url = server.start() if start_embedded else server.url()
         return ResolvedTarget(name, target_url, env.settings, embedded=True)
-    assert env.url is not None
-    return ResolvedTarget(name, expand_vars(env.url, f"environments.{name}.url"), env.settings)
+    if env.url is None:  # pragma: no cover - rejected when the config is loaded
+        raise ConfigError(f"environment {name!r} has no url")
+    expanded = expand_vars(env.url, f"environments.{name}.url")
+    if not expanded.strip():
+        raise ConfigError(f"environments.{name}.url is empty after expanding variables",
+                          hint="set the variable it reads to a database URL")
+    return ResolvedTarget(name, expanded, env.settings)
 
 
 DEFAULT_TOML = """# bascule configuration. Docs: docs/configuration.md

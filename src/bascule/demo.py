@@ -126,7 +126,9 @@ def write_project(folder: Path, rows: int) -> Path:
     from bascule.config import DEFAULT_TOML
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "bascule.toml").write_text(DEFAULT_TOML)
+    # The demo's server holds the database "demo"; point the dev environment at it so that
+    # `bascule status` in a --keep'd folder shows what the demo did.
+    (folder / "bascule.toml").write_text(DEFAULT_TOML.replace("embedded = true ", 'embedded = true\ndatabase = "demo"', 1))
     mig = folder / "migrations"
     for name, files in MIGRATIONS.items():
         d = mig / name

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bascule.config import Config, ResolvedTarget, Settings, resolve_target
-from bascule.errors import DatabaseError, PlanError, SqlSyntaxError
+from bascule.errors import BasculeError, DatabaseError, PlanError, SqlSyntaxError
 from bascule.history import History
 from bascule.migration import Migration
 from bascule.observers import MigrationOutcome, Observer
@@ -107,16 +107,13 @@ class RunResult:
         }
 
 
-def _check_parse(plan: Plan) -> None:
-    """Parse every script we are about to run before running any: a syntax error in the third
-    migration must not leave the first two applied."""
+def _preflight(plan: Plan, server_version: int | None) -> None:
+    """Check every migration we are about to run before running any: a syntax error or a bad
+    setting in the third migration must not leave the first two applied."""
+    from bascule.runner import preflight
+
     for step in plan.steps:
-        script = step.migration.up if step.direction == "up" else step.migration.down
-        assert script is not None
-        try:
-            _ = script.statements
-        except SqlSyntaxError:
-            raise
+        preflight(step.migration, step.direction, server_version)
 
 
 def _run_plan(target: Target, plan: Plan, observers: Sequence[Observer], reason: str | None) -> list[MigrationOutcome]:
@@ -137,6 +134,9 @@ def _run_plan(target: Target, plan: Plan, observers: Sequence[Observer], reason:
                          "detected_by": "next runner"})
             attempts = rec.attempts if rec is not None and rec.status in ("failed", "running") else 0
             outcomes.append(runner.run(step.migration, step.direction, step.resume_from, attempts))
+    except BasculeError as exc:
+        exc.outcomes = outcomes  # what did complete before the failure, for --json reports
+        raise
     finally:
         runner.close()
     return outcomes
@@ -150,13 +150,13 @@ def apply(target: Target, migrations: list[Migration], to: str | None = None, dr
     target.open()
     if dry_run:
         plan = plan_up(status(target, migrations), to, allow_modified is not None, out_of_order)
-        _check_parse(plan)
+        _preflight(plan, target.conn.info.server_version)
         return RunResult(plan, dry_run=True)
     acquire_lock(target, target.settings.lock_wait if lock_wait is None else lock_wait, on_wait)
     try:
         target.history.ensure()
         plan = plan_up(status(target, migrations, holding_lock=True), to, allow_modified is not None, out_of_order)
-        _check_parse(plan)
+        _preflight(plan, target.conn.info.server_version)
         return RunResult(plan, _run_plan(target, plan, observers, allow_modified))
     finally:
         target.history.unlock()
@@ -168,13 +168,13 @@ def rollback(target: Target, migrations: list[Migration], steps: int | None = No
     target.open()
     if dry_run:
         plan = plan_down(status(target, migrations), steps, to)
-        _check_parse(plan)
+        _preflight(plan, target.conn.info.server_version)
         return RunResult(plan, dry_run=True)
     acquire_lock(target, target.settings.lock_wait if lock_wait is None else lock_wait, on_wait)
     try:
         target.history.ensure()
         plan = plan_down(status(target, migrations, holding_lock=True), steps, to)
-        _check_parse(plan)
+        _preflight(plan, target.conn.info.server_version)
         return RunResult(plan, _run_plan(target, plan, observers, None))
     finally:
         target.history.unlock()
@@ -280,14 +280,23 @@ class ValidationProblem:
 
 def validate(migrations: list[Migration], states: list[MigrationState] | None) -> list[ValidationProblem]:
     problems: list[ValidationProblem] = []
+    from bascule.runner import preflight
+
     for m in migrations:
-        for script in (m.up, m.down):
+        for direction, script in (("up", m.up), ("down", m.down)):
             if script is None:
                 continue
             try:
-                _ = script.statements
+                preflight(m, direction, None)
             except SqlSyntaxError as exc:
                 problems.append(ValidationProblem(m.version, "syntax", exc.message))
+            except BasculeError as exc:
+                problems.append(ValidationProblem(m.version, "metadata", exc.message))
+    unique: list[ValidationProblem] = []
+    for p in problems:
+        if p not in unique:
+            unique.append(p)
+    problems = unique
     for s in states or []:
         if s.state == "modified":
             problems.append(ValidationProblem(s.version, "modified", f"{s.migration.up.path}: checksum "

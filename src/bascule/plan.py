@@ -182,7 +182,9 @@ def plan_up(states: list[MigrationState], to: str | None = None, allow_modified:
         resume = 0
         if s.state == "failed" and s.record is not None and s.record.transactional is False:
             resume = s.record.statements_done or 0
-            if s.record.checksum != m.checksum and not allow_modified:
+            if s.record.checksum != m.checksum and allow_modified:
+                plan.allowed_modified.append(s)
+            elif s.record.checksum != m.checksum:
                 raise PlanError(f"migration {m.label} failed part way and its file has changed since "
                                 f"(checksum {m.checksum[:12]} vs {(s.record.checksum or '?')[:12]})",
                                 hint="its first statements already ran; restore the file, or use "
@@ -191,7 +193,8 @@ def plan_up(states: list[MigrationState], to: str | None = None, allow_modified:
         done_or_planned.add(s.version)
     missing = [s for s in states if s.state == "missing"]
     for s in missing:
-        plan.warnings.append(f"{s.version} {s.name} is recorded as applied but its files are missing")
+        status = s.record.status if s.record else "applied"
+        plan.warnings.append(f"{s.version} {s.name} is recorded as {status} but its files are missing")
     return plan
 
 

@@ -105,6 +105,26 @@ def describe_blockers(blockers: list[dict]) -> str:
     return "held by " + "; ".join(parts)
 
 
+def preflight(m: Migration, direction: str, server_version: int | None) -> None:
+    """Every check that can fail before a statement runs: the script parses, its declared
+    timeouts are durations, and `transaction = "always"` does not meet a statement PostgreSQL
+    refuses in a transaction. Callers run it on the whole plan before running any of it."""
+    script = m.up if direction == "up" else m.down
+    if script is None:
+        raise PlanError(f"migration {m.label} has no down script", hint="write one, or roll back by hand")
+    statements = script.statements
+    for key in ("lock_timeout", "statement_timeout"):
+        value = getattr(m, key)
+        if value is not None:
+            parse_duration(value, f"{m.path}: {key}")
+    if m.transaction == "always":
+        for st in statements:
+            if st.no_transaction or (server_version is not None and st.needs_autocommit(server_version)):
+                raise PlanError(f"{st.path}:{st.line}: `{st.preview(60)}` cannot run inside a transaction, but "
+                                f"the migration declares transaction = \"always\"",
+                                hint="remove `transaction = \"always\"` or move the statement to its own migration")
+
+
 class Runner:
     def __init__(self, conn, history: History, settings: Settings, observers: Sequence[Observer] = (),
                  monitor_url: str | None = None, sleep: Callable[[float], None] = time.sleep):
@@ -189,13 +209,9 @@ class Runner:
         script: Script | None = m.up if direction == "up" else m.down
         if script is None:
             raise PlanError(f"migration {m.label} has no down script", hint="write one, or roll back by hand")
+        preflight(m, direction, self.server_version)
         statements = script.statements
         transactional = m.runs_in_transaction(self.server_version, script)
-        if m.transaction == "always" and script.needs_autocommit(self.server_version):
-            bad = next(s for s in statements if s.needs_autocommit(self.server_version))
-            raise PlanError(f"{bad.path}:{bad.line}: {bad.kind} cannot run inside a transaction, but the "
-                            f"migration declares transaction = \"always\"",
-                            hint="remove `transaction = \"always\"` or move the statement to its own migration")
         self._notify("migration_started", m, direction, len(statements), transactional, resume_from)
         if transactional:
             return self._run_transactional(m, direction, statements, attempts_before)

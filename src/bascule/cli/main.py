@@ -82,10 +82,10 @@ def init(folder: Path) -> None:
     cfg.write_text(DEFAULT_TOML)
     (folder / "migrations").mkdir(exist_ok=True)
     gi = folder / ".gitignore"
-    lines = gi.read_text().splitlines() if gi.exists() else []
-    if ".bascule/" not in lines:
+    text = gi.read_text() if gi.exists() else ""
+    if ".bascule/" not in text.splitlines():
         with gi.open("a") as fh:
-            fh.write(".bascule/\n")
+            fh.write(("" if not text or text.endswith("\n") else "\n") + ".bascule/\n")
     click.echo(f"created {cfg} and {folder / 'migrations'}/")
     click.echo("next: bascule new create_users   (then edit up.sql and down.sql, and run bascule up)")
 
@@ -130,6 +130,14 @@ def _waiting(holder: dict) -> None:
                f"({holder['application_name'] or '?'})...", err=True)
 
 
+def _json_failure(exc: BasculeError, t, direction: str, as_json: bool) -> None:
+    """With --json, a failure still prints one JSON document: what completed, and the error."""
+    if as_json:
+        done = getattr(exc, "outcomes", [])
+        _echo_json({"database": t.safe_url, "direction": direction, "dry_run": False,
+                    "outcomes": [o.to_dict() for o in done], "error": exc.to_dict()})
+
+
 def _run_output(result, t, as_json: bool) -> None:
     from bascule.report.text import render_plan
 
@@ -171,9 +179,13 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, as_json, 
     migrations = obj.migrations()
     with obj.target() as t:
         observers = [] if as_json else [ProgressPrinter(verbose=verbose)]
-        result = operations.apply(t, migrations, to=to, dry_run=dry_run, allow_modified=allow_modified,
-                                  out_of_order=out_of_order, lock_wait=wait, observers=observers,
-                                  on_wait=None if as_json else _waiting)
+        try:
+            result = operations.apply(t, migrations, to=to, dry_run=dry_run, allow_modified=allow_modified,
+                                      out_of_order=out_of_order, lock_wait=wait, observers=observers,
+                                      on_wait=None if as_json else _waiting)
+        except BasculeError as exc:
+            _json_failure(exc, t, "up", as_json)
+            raise
         _run_output(result, t, as_json)
 
 
@@ -195,8 +207,12 @@ def down(obj: Ctx, steps, to, dry_run, lock_wait, as_json, verbose) -> None:
     migrations = obj.migrations()
     with obj.target() as t:
         observers = [] if as_json else [ProgressPrinter(verbose=verbose)]
-        result = operations.rollback(t, migrations, steps=steps, to=to, dry_run=dry_run, lock_wait=wait,
-                                     observers=observers, on_wait=None if as_json else _waiting)
+        try:
+            result = operations.rollback(t, migrations, steps=steps, to=to, dry_run=dry_run, lock_wait=wait,
+                                         observers=observers, on_wait=None if as_json else _waiting)
+        except BasculeError as exc:
+            _json_failure(exc, t, "down", as_json)
+            raise
         _run_output(result, t, as_json)
 
 
@@ -214,6 +230,8 @@ def history(obj: Ctx, as_json, limit, version, verify) -> None:
         events = h.events(limit=limit, version=version)
         problems = h.verify_chain() if verify else []
         if as_json:
+            for e in events:
+                e["at"] = e["at"].isoformat()
             _echo_json({"database": t.safe_url, "events": events,
                         **({"chain_ok": not problems, "problems": problems} if verify else {})})
         else:
@@ -301,7 +319,8 @@ def repair(obj: Ctx, version, as_, accept_checksum, reason, as_json) -> None:
     if as_json:
         _echo_json(res)
     else:
-        click.echo(f"repaired {version}: {action}" + (f" (now {res['new_status']})" if "new_status" in res else ""))
+        shown = {"applied": "applied", "rolled_back": "pending"}.get(res.get("new_status", ""), "")
+        click.echo(f"repaired {version}: {action}" + (f" (now {shown})" if shown else ""))
 
 
 # ----------------------------------------------------------------------------- embedded
@@ -311,10 +330,16 @@ def embedded() -> None:
 
 
 def _server(obj: Ctx, pg_version: str | None):
+    import os
+
+    from bascule.errors import ConfigError
     from bascule.targets.embedded import EmbeddedServer
 
     cfg = obj.cfg
-    env = cfg.environment(obj.env or cfg.default_env)
+    env = cfg.environment(obj.env or os.environ.get("BASCULE_ENV") or cfg.default_env)
+    if not env.embedded:
+        raise ConfigError(f"environment {env.name!r} is a URL, not the embedded server",
+                          hint="use an environment with embedded = true (dev by default)")
     version = pg_version or env.pg_version
     root = cfg.embedded_root if version is None else cfg.root / ".bascule" / f"embedded-{version}"
     return EmbeddedServer(root, version=version, database=env.database)

@@ -126,6 +126,20 @@ class MigrationRecord:
         return d
 
 
+def _same_version(a: str | None, b: str) -> bool:
+    """`--version 1` finds events of 0001 (and R:name finds a repeatable migration)."""
+    if a is None:
+        return False
+    if a == b:
+        return True
+    from bascule.versions import version_key
+
+    try:
+        return version_key(a) == version_key(b)
+    except ValueError:
+        return False
+
+
 def actor() -> str:
     try:
         return getpass.getuser()
@@ -199,17 +213,16 @@ class History:
         if not self.exists():
             return []
         q = ("SELECT id, at, event, version, name, checksum, actor, db_user, host, bascule_version, detail, "
-             "prev_hash, hash FROM bascule.events")
-        params: list = []
-        if version is not None:
-            q += " WHERE version = %s"
-            params.append(version)
-        q += " ORDER BY id"
-        rows = self.conn.execute(q, params).fetchall()
+             "prev_hash, hash FROM bascule.events ORDER BY id")
+        rows = self.conn.execute(q).fetchall()
         keys = ("id", "at", "event", "version", "name", "checksum", "actor", "db_user", "host",
                 "bascule_version", "detail", "prev_hash", "hash")
         out = [dict(zip(keys, r, strict=True)) for r in rows]
-        return out[-limit:] if limit else out
+        if version is not None:
+            out = [e for e in out if _same_version(e["version"], version)]
+        if limit is not None:
+            out = out[-limit:] if limit > 0 else []
+        return out
 
     def verify_chain(self) -> list[str]:
         """Problems found in the hash chain (empty list: intact)."""

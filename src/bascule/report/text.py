@@ -32,6 +32,7 @@ def render_status(states: list[MigrationState], target: str) -> str:
         lines.append("no migrations found")
         return "\n".join(lines)
     width = max(len(s.version) for s in states)
+    swidth = max(len(s.state + (" (out of order)" if s.out_of_order else "")) for s in states)
     for s in states:
         r = s.record
         when = ""
@@ -39,7 +40,7 @@ def render_status(states: list[MigrationState], target: str) -> str:
             when = f"  {r.finished_at:%Y-%m-%d %H:%M:%S} by {r.applied_by}@{r.host} ({_fmt_ms(r.duration_ms)})"
         ver = s.version if s.version else "R"
         state = s.state + (" (out of order)" if s.out_of_order else "")
-        lines.append(f"{_MARK.get(s.state, ' ')} {state:<12} {ver:<{width}}  {s.name}{when}")
+        lines.append(f"{_MARK.get(s.state, ' ')} {state:<{swidth}}  {ver:<{width}}  {s.name}{when}")
         if s.note and s.state != "failed":
             lines.append(f"    {s.note}")
         if s.state == "modified":
@@ -125,7 +126,7 @@ def render_plan(result, target: str) -> str:
         m = step.migration
         script = m.up if step.direction == "up" else m.down
         stmts = script.statements
-        lines.append(f"  {m.label}  ({len(stmts)} statements"
+        lines.append(f"  {m.label}  ({len(stmts)} statement{'' if len(stmts) == 1 else 's'}"
                      f"{', resume at ' + str(step.resume_from + 1) if step.resume_from else ''})")
         for st in stmts[step.resume_from:]:
             lines.append(f"      {st.path.rsplit('/', 1)[-1]}:{st.line}  {st.preview(90)}")

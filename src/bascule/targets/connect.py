@@ -21,6 +21,8 @@ def redact_url(url: str) -> str:
     except ValueError:
         return "<unparsable url>"
     netloc = parts.netloc
+    if "@" not in netloc and "password=" not in parts.query:
+        return url
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         if ":" in userinfo:
@@ -41,6 +43,21 @@ def scrub(text: str, url: str | None) -> str:
     if pw:
         text = text.replace(pw, "***")
     return text
+
+
+def connect_reason(text: str, url: str | None) -> str:
+    """The useful part of libpq's message: the reason after the last 'failed:', on one line.
+    With several hosts libpq reports each; the last is the one that decided."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return "connection failed"
+    reasons = [ln for ln in lines if " failed: " in ln]
+    main = reasons[-1] if reasons else lines[0]
+    main = re.sub(r"^connection (failed|is bad): ", "", main)
+    m = re.match(r"^connection to server (.*?) failed: (.*)$", main)
+    if m:
+        main = f"{m.group(2)} ({m.group(1)})"
+    return scrub(main, url)
 
 
 def _explain(msg: str) -> str:
@@ -64,11 +81,10 @@ def connect(url: str, application_name: str = "bascule", autocommit: bool = True
         return psycopg.connect(url, autocommit=autocommit, application_name=application_name,
                                connect_timeout=connect_timeout)
     except psycopg.OperationalError as exc:
-        first = scrub(str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed", url)
-        first = re.sub(r'^connection failed: (connection to server .*? failed: )?', "", first)
-        raise DatabaseError(f"cannot connect to {redact_url(url)}: {first}", hint=_explain(first)) from None
+        raise DatabaseError(f"cannot connect to {redact_url(url)}: {connect_reason(str(exc), url)}",
+                            hint=_explain(str(exc))) from None
     except psycopg.ProgrammingError as exc:
-        raise DatabaseError(f"invalid connection URL {redact_url(url)}: {scrub(str(exc), url)}",
+        raise DatabaseError(f"invalid connection URL {redact_url(url)}: {scrub(str(exc).strip(), url)}",
                             hint="a URL looks like postgresql://user:password@host:5432/dbname") from None
 
 

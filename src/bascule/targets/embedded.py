@@ -73,7 +73,8 @@ def find_bindir(version: str | None = None) -> Path:
             if got.split(".")[0] == str(version).split(".")[0]:
                 return c
     raise EmbeddedError(f"no PostgreSQL {version} binaries (initdb, pg_ctl) found",
-                        hint="install the server package (for example postgresql-15) or put its bin folder on PATH")
+                        hint=f"install the server package (on Debian/Ubuntu: postgresql-{version}) or put its "
+                             f"bin folder on PATH")
 
 
 def binary_version(bindir: Path) -> str:
@@ -222,6 +223,12 @@ class EmbeddedServer:
         except ProcessLookupError:
             return None
         except PermissionError:
+            pass
+        try:  # a killed postmaster not yet reaped by its parent is a zombie: not running
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return None
+        except (OSError, IndexError):
             pass
         # A stale pid file whose pid was reused by another process: check the socket answers.
         sock = self.socket_dir / f".s.PGSQL.{PORT}"
