@@ -140,3 +140,21 @@ def test_sigkill_mid_non_transactional_migration_resumes(vproject):
     assert p.status()["0002"]["state"] == "applied"
     kinds = [e["event"] for e in p.events() if e["version"] == "0002"]
     assert kinds == ["started", "interrupted", "resumed", "applied"]
+
+
+def test_per_migration_lock_timeout_overrides_environment(project):
+    p = project
+    p.write_config(lock_timeout="30s", lock_retries=0)
+    p.add("0001", "t", "CREATE TABLE orders (id int);")
+    p.run("up")
+    p.add("0002", "alter", "ALTER TABLE orders ADD COLUMN note text;", toml='lock_timeout = "200ms"\n')
+    ready = threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(p.db, "orders", "ACCESS SHARE", 6.0, ready))
+    holder.start()
+    ready.wait(10)
+    t0 = time.monotonic()
+    res = p.run("up", check=3)
+    elapsed = time.monotonic() - t0
+    holder.join()
+    assert "lock timeout after 1 attempt(s)" in res.stderr
+    assert elapsed < 5.0  # 200 ms from migration.toml, not the environment's 30 s

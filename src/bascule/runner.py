@@ -137,9 +137,16 @@ class Runner:
         self.monitor_url = monitor_url
         self.sleep = sleep
         self._watch: BlockerWatch | None = None
+        # Session defaults, set once; a migration that overrides them uses SET LOCAL (or, outside a
+        # transaction, changes the session value and the runner remembers it).
+        self._session_timeouts = (settings.lock_timeout, settings.statement_timeout)
+        params = [pg_duration(settings.lock_timeout), pg_duration(settings.statement_timeout)]
+        extra = ""
         if self.server_version >= 140000:
             # An orphaned backend (runner killed mid-statement) notices within a second.
-            conn.execute("SET client_connection_check_interval = '1s'")
+            extra = ", set_config('client_connection_check_interval', '1s', false)"
+        conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)"
+                     + extra, params)
 
     # -- helpers ----------------------------------------------------------------------
     def _timeouts(self, m: Migration) -> tuple[float, float]:
@@ -262,9 +269,13 @@ class Runner:
         return f"R:{m.name}" if m.repeatable else m.version
 
     def _set_timeouts(self, lock_timeout: float, statement_timeout: float, local: bool) -> None:
-        scope = "LOCAL " if local else ""
-        self.conn.execute(f"SET {scope}lock_timeout = '{pg_duration(lock_timeout)}'")
-        self.conn.execute(f"SET {scope}statement_timeout = '{pg_duration(statement_timeout)}'")
+        """Make these the timeouts in force; no round trip when they already are."""
+        if (lock_timeout, statement_timeout) == self._session_timeouts:
+            return
+        self.conn.execute("SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
+                          (pg_duration(lock_timeout), local, pg_duration(statement_timeout), local))
+        if not local:
+            self._session_timeouts = (lock_timeout, statement_timeout)
 
     def _run_transactional(self, m: Migration, direction: str, statements: list[Statement],
                            attempts_before: int) -> MigrationOutcome:
@@ -287,11 +298,9 @@ class Runner:
                         current = stmt
                         self._run_statement(m, direction, stmt, i, total, attempt, True, lock_timeout)
                     fields = self._final_fields(m, direction, started, True, total, attempts_before + attempt)
-                    self.history.upsert(key, **fields)
-                    self.history.event("applied" if direction == "up" else "rolled_back", key, m.name,
-                                       m.checksum, {"duration_ms": round(fields["duration_ms"], 3),
-                                                    "transactional": True, "retries": retries,
-                                                    "statements": self.timing.current[:500]})
+                    self.history.record(key, fields, "applied" if direction == "up" else "rolled_back",
+                                        {"duration_ms": round(fields["duration_ms"], 3), "transactional": True,
+                                         "retries": retries, "statements": self.timing.current[:500]})
                 break
             except psycopg.Error as exc:
                 self.history.forget_cached_hash()
@@ -408,12 +417,10 @@ class Runner:
             cls = LockTimeoutError if exc.sqlstate == "55P03" else MigrationFailed
             raise cls(f"{m.label}: {stmt.path}:{stmt.line}: {msg}", hint=_failure_hint(exc.sqlstate, False, i, total, direction)) from None
         fields = self._final_fields(m, direction, started, False, total, attempts)
-        with self.conn.transaction():
-            self.history.upsert(key, **fields)
-            self.history.event("applied" if direction == "up" else "rolled_back", key, m.name, m.checksum, {
-                "duration_ms": round((time.perf_counter() - t0) * 1000, 3), "transactional": False,
-                "retries": retries, "resumed_from": resume_from, "statements": self.timing.current[:500],
-                "notes": notes})
+        self.history.record(key, fields, "applied" if direction == "up" else "rolled_back", {
+            "duration_ms": round((time.perf_counter() - t0) * 1000, 3), "transactional": False,
+            "retries": retries, "resumed_from": resume_from, "statements": self.timing.current[:500],
+            "notes": notes})
         outcome = MigrationOutcome(m, direction, "applied" if direction == "up" else "rolled_back",
                                    (time.perf_counter() - t0) * 1000, list(self.timing.current), retries,
                                    resume_from, False, None, notes)

@@ -121,36 +121,50 @@ def _find_copy_from_stdin(text: str) -> tuple[int, int] | None:
     return None
 
 
-def _classify(node) -> dict:
-    """Facts about one parsed statement that decide how the runner executes it."""
-    tag = type(node).__name__
+def _defelem_false(arg: dict | None) -> bool:
+    """REINDEX (CONCURRENTLY false|off|0) is the plain, transactional form."""
+    if not arg:
+        return False
+    if "String" in arg:
+        return arg["String"].get("sval", "").lower() in ("false", "off", "no", "0")
+    if "Integer" in arg:
+        return arg["Integer"].get("ival", 0) == 0
+    if "Boolean" in arg:
+        return not arg["Boolean"].get("boolval", False)
+    return False
+
+
+def _classify(tag: str, node: dict) -> dict:
+    """Facts about one parsed statement (libpg_query's JSON form) that decide how the runner
+    executes it. JSON omits false/empty fields, hence the .get() everywhere."""
     facts: dict = {"kind": tag}
-    if tag == "IndexStmt" and node.concurrent:
+    if tag == "IndexStmt" and node.get("concurrent"):
         facts["no_transaction"] = True
-        rel = node.relation
-        facts["concurrent_index"] = (getattr(rel, "schemaname", None), node.idxname) if node.idxname else None
-    elif tag == "DropStmt" and getattr(node, "concurrent", False):
+        rel = node.get("relation") or {}
+        idx = node.get("idxname")
+        facts["concurrent_index"] = (rel.get("schemaname"), idx) if idx else None
+    elif tag == "DropStmt" and node.get("concurrent"):
         facts["no_transaction"] = True
     elif tag == "ReindexStmt":
-        params = node.params or ()
-        if any(getattr(p, "defname", None) == "concurrently" for p in params):
-            facts["no_transaction"] = True
-        kind = getattr(node.kind, "name", str(node.kind))
-        if kind in ("REINDEX_OBJECT_DATABASE", "REINDEX_OBJECT_SYSTEM", "REINDEX_OBJECT_SCHEMA"):
+        for p in node.get("params") or ():
+            d = p.get("DefElem", {})
+            if d.get("defname") == "concurrently" and not _defelem_false(d.get("arg")):
+                facts["no_transaction"] = True
+        if node.get("kind") in ("REINDEX_OBJECT_DATABASE", "REINDEX_OBJECT_SYSTEM", "REINDEX_OBJECT_SCHEMA"):
             facts["no_transaction"] = True
     elif tag == "AlterTableStmt":
-        for cmd in node.cmds or ():
-            sub = getattr(cmd.subtype, "name", "")
-            if sub == "AT_DetachPartition" and getattr(cmd.def_, "concurrent", False):
+        for cmd in node.get("cmds") or ():
+            c = cmd.get("AlterTableCmd", {})
+            if c.get("subtype") == "AT_DetachPartition" and c.get("def", {}).get("PartitionCmd", {}).get("concurrent"):
                 facts["no_transaction"] = True
-    elif tag == "VacuumStmt" and node.is_vacuumcmd:
+    elif tag == "VacuumStmt" and node.get("is_vacuumcmd"):
         facts["no_transaction"] = True
     elif tag in ("CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
                  "DropTableSpaceStmt", "CreateSubscriptionStmt", "DropSubscriptionStmt"):
         facts["no_transaction"] = True
-    elif tag == "ClusterStmt" and node.relation is None:
+    elif tag == "ClusterStmt" and not node.get("relation"):
         facts["no_transaction"] = True
-    elif tag == "AlterEnumStmt" and node.newVal is not None and not node.oldVal:
+    elif tag == "AlterEnumStmt" and node.get("newVal") is not None and not node.get("oldVal"):
         # ADD VALUE: refused in a transaction block before PostgreSQL 12.
         facts["no_transaction_before"] = 120000
     elif tag in ("DoStmt", "CallStmt"):
@@ -160,23 +174,32 @@ def _classify(node) -> dict:
 
 def _parse_chunk(chunk: str, base: int, full: str, path: str, first_line: int, out: list,
                  dropped: list[bool]) -> None:
-    import pglast
+    """Parse once with libpg_query's JSON output (much cheaper than building pglast's Python
+    node objects) and cut the statements out by their byte offsets."""
+    import json
+
     from pglast import parser
 
     if not chunk.strip():
         return
     try:
-        slices = pglast.split(chunk, with_parser=True, only_slices=True)
-        parsed = parser.parse_sql(chunk)
+        tree = json.loads(parser.parse_sql_json(chunk))
     except parser.ParseError as exc:
         raise _syntax_error(exc, chunk, base, path, first_line, full) from None
-    for sl, raw in zip(slices, parsed, strict=True):
-        node = raw.stmt
-        sql = chunk[sl]
-        start = base + sl.start
-        tag = type(node).__name__
+    raw = None if chunk.isascii() else chunk.encode("utf-8")
+    for item in tree.get("stmts") or ():
+        loc = item.get("stmt_location", 0)
+        length = item.get("stmt_len", 0)
+        if raw is None:
+            sql = chunk[loc: loc + length] if length else chunk[loc:]
+            start = base + loc
+        else:
+            sql = (raw[loc: loc + length] if length else raw[loc:]).decode("utf-8")
+            start = base + len(raw[:loc].decode("utf-8"))
+        sql = sql.rstrip()
+        (tag, node), = item["stmt"].items()
         if tag == "TransactionStmt":
-            kind = getattr(node.kind, "name", "")
+            kind = node.get("kind", "")
             if kind in _TXN_DROPPED:
                 dropped[0] = True
                 continue
@@ -188,7 +211,7 @@ def _parse_chunk(chunk: str, base: int, full: str, path: str, first_line: int, o
                     hint="bascule runs each migration in its own transaction and rolls it back on failure",
                 )
         line, col = _line_col(full, start, first_line)
-        facts = _classify(node)
+        facts = _classify(tag, node)
         out.append(Statement(index=len(out), sql=sql, path=path, line=line, column=col,
                              kind=facts.pop("kind"), **facts))
 
@@ -208,7 +231,7 @@ def split_statements(text: str, path: str = "<string>", first_line: int = 1) -> 
     n = len(text)
     while pos < n:
         rest = text[pos:]
-        found = _find_copy_from_stdin(rest)
+        found = _find_copy_from_stdin(rest) if "stdin" in rest.lower() else None
         if found is None:
             _parse_chunk(rest, pos, text, path, first_line, out, dropped)
             break

@@ -163,6 +163,7 @@ class History:
         self.actor = actor()
         self.host = socket.gethostname()
         self._last_hash: str | None = None
+        self._pending_hash: str | None = None
         self._have_last = False
 
     # -- schema -----------------------------------------------------------------------
@@ -250,32 +251,49 @@ class History:
         """After a rollback the cached chain head may be one we never committed."""
         self._have_last = False
 
-    def event(self, event: str, version: str | None = None, name: str | None = None,
-              checksum: str | None = None, detail: dict | None = None) -> None:
+    def _event_sql(self, event: str, version: str | None, name: str | None, checksum: str | None,
+                   detail: dict | None) -> tuple[str, list]:
         from psycopg.types.json import Jsonb
 
         detail = json.loads(json.dumps(detail or {}, default=str))
         at = datetime.now(UTC)
         prev = self._prev_hash()
         h = event_hash(prev, at, event, version, name, checksum, self.actor, self.host, detail)
-        self.conn.execute(
-            "INSERT INTO bascule.events (at, event, version, name, checksum, actor, host, bascule_version, "
-            "detail, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (at, event, version, name, checksum, self.actor, self.host, __version__, Jsonb(detail), prev, h))
-        self._last_hash = h
+        self._pending_hash = h
+        return ("INSERT INTO bascule.events (at, event, version, name, checksum, actor, host, bascule_version, "
+                "detail, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [at, event, version, name, checksum, self.actor, self.host, __version__, Jsonb(detail), prev, h])
 
-    def upsert(self, version: str, **fields) -> None:
+    def _upsert_sql(self, version: str, fields: dict) -> tuple[str, list]:
         fields.setdefault("applied_by", self.actor)
         fields.setdefault("host", self.host)
         fields.setdefault("bascule_version", __version__)
+        for col in fields:
+            if col not in _MIGRATION_COLS:
+                raise ValueError(f"unknown history column {col}")
         cols = ["version", *fields]
-        vals = [version, *fields.values()]
         sets = ", ".join(f"{c} = excluded.{c}" for c in fields)
-        extra = ", db_user = current_user" if "db_user" not in fields else ""
-        self.conn.execute(
-            f"INSERT INTO bascule.migrations ({', '.join(cols)}, db_user) VALUES "
-            f"({', '.join(['%s'] * len(vals))}, current_user) "
-            f"ON CONFLICT (version) DO UPDATE SET {sets}{extra}", vals)
+        return (f"INSERT INTO bascule.migrations ({', '.join(cols)}, db_user) VALUES "
+                f"({', '.join(['%s'] * len(cols))}, current_user) "
+                f"ON CONFLICT (version) DO UPDATE SET {sets}, db_user = current_user",
+                [version, *fields.values()])
+
+    def event(self, event: str, version: str | None = None, name: str | None = None,
+              checksum: str | None = None, detail: dict | None = None) -> None:
+        q, params = self._event_sql(event, version, name, checksum, detail)
+        self.conn.execute(q, params)
+        self._last_hash = self._pending_hash
+
+    def upsert(self, version: str, **fields) -> None:
+        q, params = self._upsert_sql(version, fields)
+        self.conn.execute(q, params)
+
+    def record(self, version: str, fields: dict, event: str, detail: dict | None = None) -> None:
+        """Update the migration's row and append its event in one statement (one round trip)."""
+        uq, uparams = self._upsert_sql(version, dict(fields))
+        eq, eparams = self._event_sql(event, version, fields.get("name"), fields.get("checksum"), detail)
+        self.conn.execute(f"WITH m AS ({uq} RETURNING 1) {eq}", uparams + eparams)
+        self._last_hash = self._pending_hash
 
     def set_progress(self, version: str, statements_done: int) -> None:
         self.conn.execute("UPDATE bascule.migrations SET statements_done = %s WHERE version = %s",
