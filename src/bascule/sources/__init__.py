@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bascule.errors import SourceError
-from bascule.migration import Migration, checksum, normalize_text
+from bascule.migration import Migration, Script, checksum, normalize_text
 from bascule.versions import version_key
 
 LAYOUTS = ("native", "diesel", "golang-migrate", "dbmate", "flyway", "prisma")
@@ -38,6 +38,33 @@ def read_toml(path: Path) -> dict:
 
 def file_checksum(path: Path) -> str:
     return checksum(read_text(path))
+
+
+def version_folders(folder: Path, marker: str, example: str, hint: str):
+    """Yield (dir, version, name) for each `<version>_<name>/` subfolder holding `marker`
+    (the folder-per-migration layouts: native, diesel, Prisma)."""
+    from bascule.versions import version_key
+
+    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not (d / marker).is_file():
+            continue
+        version, _, name = d.name.partition("_")
+        try:
+            version_key(version)
+        except ValueError:
+            raise SourceError(f"{d}: folder name must start with a version, like {example}", hint=hint) from None
+        yield d, version, name
+
+
+def up_down_scripts(d: Path) -> tuple[Script, str, Script | None, str | None]:
+    """up.sql (required) and down.sql (optional) of a migration folder, with their checksums."""
+    up = d / "up.sql"
+    up_text = read_text(up)
+    down_path = d / "down.sql"
+    if not down_path.is_file():
+        return Script(up, up_text), checksum(up_text), None, None
+    down_text = read_text(down_path)
+    return Script(up, up_text), checksum(up_text), Script(down_path, down_text), checksum(down_text)
 
 
 def _adapters() -> dict[str, Callable[[Path], list[Migration]]]:

@@ -18,9 +18,8 @@ import re
 from pathlib import Path
 
 from bascule.errors import SourceError
-from bascule.migration import Migration, Script, checksum
-from bascule.sources import read_text, read_toml
-from bascule.versions import version_key
+from bascule.migration import Migration
+from bascule.sources import read_toml, up_down_scripts, version_folders
 
 _DATE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{6}(?:[-_]|$)")
 INITIAL_SETUP = "00000000000000_diesel_initial_setup"
@@ -46,28 +45,13 @@ def _transaction(path: Path) -> str:
 
 def load(folder: Path) -> list[Migration]:
     out: list[Migration] = []
-    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        up = d / "up.sql"
-        if not up.is_file():
-            continue
-        version, _, name = d.name.partition("_")
-        try:
-            version_key(version)
-        except ValueError:
-            raise SourceError(f"{d}: folder name must start with a version, like 2017-09-23-182408_create_users",
-                              hint="`diesel migration generate NAME` creates a correctly named folder") from None
+    for d, version, name in version_folders(folder, "up.sql", "2017-09-23-182408_create_users",
+                                            "`diesel migration generate NAME` creates a correctly named folder"):
         meta_path = d / "metadata.toml"
         transaction = _transaction(meta_path) if meta_path.is_file() else "auto"
-        up_text = read_text(up)
-        down_path = d / "down.sql"
-        down = None
-        down_sum = None
-        if down_path.is_file():
-            down_text = read_text(down_path)
-            down = Script(down_path, down_text)
-            down_sum = checksum(down_text)
+        up, up_sum, down, down_sum = up_down_scripts(d)
         out.append(Migration(
-            version=version, name=name, up=Script(up, up_text), down=down, checksum=checksum(up_text),
+            version=version, name=name, up=up, down=down, checksum=up_sum,
             layout="diesel", path=d, transaction=transaction, down_checksum=down_sum,
         ))
     return out

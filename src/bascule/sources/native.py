@@ -15,9 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bascule.errors import SourceError
-from bascule.migration import Migration, Script, checksum
-from bascule.sources import read_text, read_toml
-from bascule.versions import version_key
+from bascule.migration import Migration
+from bascule.sources import read_toml, up_down_scripts, version_folders
 
 _META_KEYS = {"description", "transaction", "depends_on", "lock_timeout", "statement_timeout"}
 
@@ -63,27 +62,12 @@ def parse_metadata(path: Path) -> dict:
 
 def load(folder: Path) -> list[Migration]:
     out: list[Migration] = []
-    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        up = d / "up.sql"
-        if not up.is_file():
-            continue
-        version, _, name = d.name.partition("_")
-        try:
-            version_key(version)
-        except ValueError:
-            raise SourceError(f"{d}: folder name must start with a version, like 20261121093000_add_users",
-                              hint="`bascule new NAME` creates a correctly named folder") from None
+    for d, version, name in version_folders(folder, "up.sql", "20261121093000_add_users",
+                                            "`bascule new NAME` creates a correctly named folder"):
         meta = parse_metadata(d / "migration.toml") if (d / "migration.toml").is_file() else {}
-        up_text = read_text(up)
-        down_path = d / "down.sql"
-        down = None
-        down_sum = None
-        if down_path.is_file():
-            down_text = read_text(down_path)
-            down = Script(down_path, down_text)
-            down_sum = checksum(down_text)
+        up, up_sum, down, down_sum = up_down_scripts(d)
         out.append(Migration(
-            version=version, name=name, up=Script(up, up_text), down=down, checksum=checksum(up_text),
+            version=version, name=name, up=up, down=down, checksum=up_sum,
             layout="native", path=d, transaction=meta.get("transaction", "auto"),
             description=meta.get("description", ""), depends_on=meta.get("depends_on", ()),
             lock_timeout=meta.get("lock_timeout"), statement_timeout=meta.get("statement_timeout"),

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bascule.errors import SourceError
 from bascule.migration import Migration, Script, checksum
-from bascule.sources import read_text
-from bascule.versions import version_key
+from bascule.sources import read_text, version_folders
 
 
 def detect(folder: Path) -> bool:
@@ -27,16 +25,9 @@ def detect(folder: Path) -> bool:
 
 def load(folder: Path) -> list[Migration]:
     out: list[Migration] = []
-    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for d, version, name in version_folders(folder, "migration.sql", "20210101120000_init",
+                                            "`prisma migrate dev --create-only` creates a correctly named folder"):
         sql = d / "migration.sql"
-        if not sql.is_file():
-            continue
-        version, _, name = d.name.partition("_")
-        try:
-            version_key(version)
-        except ValueError:
-            raise SourceError(f"{d}: folder name must start with a timestamp, like 20210101120000_init",
-                              hint="`prisma migrate dev --create-only` creates a correctly named folder") from None
         text = read_text(sql)
         out.append(Migration(
             version=version, name=name, up=Script(sql, text), down=None, checksum=checksum(text),
