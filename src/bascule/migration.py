@@ -105,6 +105,11 @@ class Migration:
     lock_timeout: str | None = None
     statement_timeout: str | None = None
     down_checksum: str | None = None
+    # verification metadata (migration.toml): expected row-count changes per table,
+    # "table.column" the migration is meant to change, and custom checks
+    expect_rows: dict[str, str] = field(default_factory=dict)
+    expect_changes: tuple[str, ...] = ()
+    checks: tuple[dict, ...] = ()
 
     @property
     def id(self) -> str:

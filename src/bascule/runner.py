@@ -117,6 +117,11 @@ def preflight(m: Migration, direction: str, server_version: int | None) -> None:
         value = getattr(m, key)
         if value is not None:
             parse_duration(value, f"{m.path}: {key}")
+    if direction == "up" and m.checks:
+        from bascule.verify.custom import validate_check_sql
+
+        for c in m.checks:
+            validate_check_sql(c["sql"], f"{m.path}: check {c['name']!r}")
     if m.transaction == "always":
         for st in statements:
             if st.no_transaction or (server_version is not None and st.needs_autocommit(server_version)):

@@ -134,8 +134,11 @@ def _json_failure(exc: BasculeError, t, direction: str, as_json: bool) -> None:
     """With --json, a failure still prints one JSON document: what completed, and the error."""
     if as_json:
         done = getattr(exc, "outcomes", [])
-        _echo_json({"database": t.safe_url, "direction": direction, "dry_run": False,
-                    "outcomes": [o.to_dict() for o in done], "error": exc.to_dict()})
+        doc = {"database": t.safe_url, "direction": direction, "dry_run": False,
+               "outcomes": [o.to_dict() for o in done], "error": exc.to_dict()}
+        if getattr(exc, "report", None) is not None:
+            doc["verification"] = exc.report.to_dict()
+        _echo_json(doc)
 
 
 def _run_output(result, t, as_json: bool) -> None:
@@ -164,10 +167,13 @@ def _run_output(result, t, as_json: bool) -> None:
 @click.option("--allow-modified", metavar="REASON", help="Proceed although applied migrations were edited; the reason is recorded.")
 @click.option("--out-of-order", is_flag=True, help="Apply pending migrations older than the newest applied one.")
 @click.option("--lock-wait", metavar="DURATION", help="How long to wait for another runner's lock (default from config, 60s).")
+@click.option("--verify", "verify_", is_flag=True,
+              help="Snapshot the tables each migration touches, apply it, verify; stop at the first failed check.")
+@click.option("--checks", metavar="LIST", help="With --verify: which checks (default: all). See `bascule verify --help`.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every statement with its timing.")
 @click.pass_obj
-def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, as_json, verbose) -> None:
+def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, verify_, checks, as_json, verbose) -> None:
     """Apply pending migrations (each in its own transaction unless it must run outside one).
 
     A migration that failed part way outside a transaction resumes at the failed statement."""
@@ -179,6 +185,15 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, as_json, 
     migrations = obj.migrations()
     with obj.target() as t:
         observers = [] if as_json else [ProgressPrinter(verbose=verbose)]
+        verifier = None
+        if verify_ and not dry_run:
+            from bascule.report.verify import render_text
+            from bascule.verify.verifier import Verifier, VerifyObserver, parse_checks, stderr_progress
+
+            verifier = Verifier(t.url, parse_checks(checks), progress=None if as_json else stderr_progress)
+            t.open()
+            observers.append(VerifyObserver(verifier, t.history,
+                                            None if as_json else lambda r: click.echo(render_text(r), err=True)))
         try:
             result = operations.apply(t, migrations, to=to, dry_run=dry_run, allow_modified=allow_modified,
                                       out_of_order=out_of_order, lock_wait=wait, observers=observers,
@@ -186,6 +201,9 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, as_json, 
         except BasculeError as exc:
             _json_failure(exc, t, "up", as_json)
             raise
+        finally:
+            if verifier is not None:
+                verifier.close()
         _run_output(result, t, as_json)
 
 
@@ -214,6 +232,51 @@ def down(obj: Ctx, steps, to, dry_run, lock_wait, as_json, verbose) -> None:
             _json_failure(exc, t, "down", as_json)
             raise
         _run_output(result, t, as_json)
+
+
+# ----------------------------------------------------------------------------- verify
+@cli.command(context_settings=CONTEXT)
+@click.option("--migration", "version", metavar="VERSION", help="Which migration (default: the newest applied; "
+              "with --snapshot: the next pending).")
+@click.option("--checks", metavar="LIST", help="Comma-separated: rowcounts,checksums,constraints,indexes,leftovers,custom "
+              "(default: all).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--snapshot", is_flag=True, help="Take and store the before-snapshot for a migration not applied yet.")
+@click.option("--exact", is_flag=True, help="Exact row counts even for tables above the size limit.")
+@click.option("--amcheck", is_flag=True, help="Also run amcheck's bt_index_check on indexes the migration built "
+              "(needs CREATE EXTENSION amcheck; takes only ACCESS SHARE).")
+@click.option("--verbose", "-v", is_flag=True, help="List passed checks too.")
+@click.pass_obj
+def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) -> None:
+    """Prove a migration lost no data and left the database healthy. Exit 1 when a check fails.
+
+    Before/after checks (row counts, checksums of data the migration should not change) compare
+    with the before-snapshot taken by `bascule up --verify` or `bascule verify --snapshot`;
+    constraint, index, leftover and custom checks run any time. Results are stored as evidence.
+    """
+    from bascule.verify import verifier as v
+
+    migrations = obj.migrations()
+    with obj.target() as t:
+        res = v.verify_command(t, migrations, version, v.parse_checks(checks), snapshot, exact, amcheck,
+                               progress=None if fmt != "text" else v.stderr_progress)
+    if snapshot:
+        if fmt == "json":
+            _echo_json(res)
+        else:
+            click.echo(f"before-snapshot of {res['version']} stored (evidence {res['evidence_id']}): "
+                       f"{len(res['tables'])} table(s): {', '.join(res['tables']) or 'none yet'}")
+        return
+    from bascule.report.verify import render_markdown, render_text
+
+    if fmt == "json":
+        _echo_json(res.to_dict())
+    elif fmt == "markdown":
+        click.echo(render_markdown(res))
+    else:
+        click.echo(render_text(res, verbose))
+    if not res.passed:
+        sys.exit(EXIT_FINDINGS)
 
 
 # ----------------------------------------------------------------------------- history / validate

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from bascule import __version__
 
 SCHEMA = "bascule"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 # pg_advisory_lock key: the bytes of "bascule" as a bigint. Per database.
 LOCK_KEY = int.from_bytes(b"bascule", "big")
 
@@ -71,6 +71,19 @@ CREATE TABLE IF NOT EXISTS bascule.events (
     prev_hash       text,
     hash            text NOT NULL
 );
+CREATE TABLE IF NOT EXISTS bascule.evidence (
+    id              bigserial PRIMARY KEY,
+    at              timestamptz NOT NULL DEFAULT clock_timestamp(),
+    kind            text NOT NULL,
+    version         text,
+    checksum        text,
+    passed          boolean,
+    actor           text,
+    host            text,
+    bascule_version text,
+    payload         jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evidence_version_kind ON bascule.evidence (version, kind, id);
 CREATE OR REPLACE FUNCTION bascule.events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'bascule.events is append-only (% refused)', TG_OP
@@ -294,6 +307,28 @@ class History:
         eq, eparams = self._event_sql(event, version, fields.get("name"), fields.get("checksum"), detail)
         self.conn.execute(f"WITH m AS ({uq} RETURNING 1) {eq}", uparams + eparams)
         self._last_hash = self._pending_hash
+
+    def add_evidence(self, kind: str, version: str | None, checksum: str | None, passed: bool | None,
+                     payload: dict) -> int:
+        """Store evidence (verification snapshots and results, later rehearsals and approvals)."""
+        from psycopg.types.json import Jsonb
+
+        row = self.conn.execute(
+            "INSERT INTO bascule.evidence (kind, version, checksum, passed, actor, host, bascule_version, payload) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (kind, version, checksum, passed, self.actor, self.host, __version__,
+             Jsonb(json.loads(json.dumps(payload, default=str))))).fetchone()
+        return row[0]
+
+    def latest_evidence(self, kind: str, version: str) -> dict | None:
+        if not self.conn.execute("SELECT to_regclass('bascule.evidence') IS NOT NULL").fetchone()[0]:
+            return None
+        row = self.conn.execute(
+            "SELECT id, at, checksum, passed, payload FROM bascule.evidence WHERE kind = %s AND version = %s "
+            "ORDER BY id DESC LIMIT 1", (kind, version)).fetchone()
+        if row is None:
+            return None
+        return {"id": row[0], "at": row[1], "checksum": row[2], "passed": row[3], "payload": row[4]}
 
     def set_progress(self, version: str, statements_done: int) -> None:
         self.conn.execute("UPDATE bascule.migrations SET statements_done = %s WHERE version = %s",

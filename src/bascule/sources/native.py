@@ -12,13 +12,15 @@ The folder name is `<version>_<name>`; the version is everything before the firs
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bascule.errors import SourceError
 from bascule.migration import Migration
 from bascule.sources import read_toml, up_down_scripts, version_folders
 
-_META_KEYS = {"description", "transaction", "depends_on", "lock_timeout", "statement_timeout"}
+_META_KEYS = {"description", "transaction", "depends_on", "lock_timeout", "statement_timeout",
+              "expect_rows", "expect_changes", "checks"}
 
 
 def detect(folder: Path) -> bool:
@@ -57,7 +59,41 @@ def parse_metadata(path: Path) -> dict:
             raise SourceError(f"{path}: {key} must be a duration like \"5s\"")
         if key in meta:
             meta[key] = str(meta[key])
+    meta.update(parse_verify_metadata(path, meta))
     return meta
+
+
+def parse_verify_metadata(path: Path, meta: dict) -> dict:
+    """expect_rows = { users = "unchanged", audit = "+0..100" }; expect_changes = ["users.email"];
+    [[checks]] name = "...", sql = "SELECT ...", message = "..."."""
+    out: dict = {}
+    rows = meta.get("expect_rows", {})
+    if not isinstance(rows, dict):
+        raise SourceError(f"{path}: expect_rows must be a table like {{ users = \"unchanged\" }}")
+    for table, val in rows.items():
+        ok = isinstance(val, str) and (val.strip().lower() in ("any", "unchanged")
+                                        or re.fullmatch(r"\s*[+-]?\d+\s*(\.\.\s*[+-]?\d+\s*)?", val))
+        if not ok:
+            raise SourceError(f"{path}: expect_rows.{table} = {val!r} is not understood",
+                              hint='use "unchanged", "any", "+N", "-N" or a range like "+0..100"')
+    out["expect_rows"] = {str(k): str(v) for k, v in rows.items()}
+    changes = meta.get("expect_changes", [])
+    if not isinstance(changes, list) or not all(isinstance(c, str) and "." in c for c in changes):
+        raise SourceError(f"{path}: expect_changes must be a list of \"table.column\"")
+    out["expect_changes"] = tuple(changes)
+    checks = meta.get("checks", [])
+    if not isinstance(checks, list):
+        raise SourceError(f"{path}: checks must be an array of tables ([[checks]])")
+    parsed = []
+    for i, c in enumerate(checks):
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not isinstance(c.get("sql"), str):
+            raise SourceError(f"{path}: checks[{i}] needs a name and an sql string")
+        extra = set(c) - {"name", "sql", "message"}
+        if extra:
+            raise SourceError(f"{path}: checks[{i}] has unknown key(s) {', '.join(sorted(extra))}")
+        parsed.append({"name": c["name"], "sql": c["sql"], "message": c.get("message", "")})
+    out["checks"] = tuple(parsed)
+    return out
 
 
 def load(folder: Path) -> list[Migration]:
@@ -71,6 +107,7 @@ def load(folder: Path) -> list[Migration]:
             layout="native", path=d, transaction=meta.get("transaction", "auto"),
             description=meta.get("description", ""), depends_on=meta.get("depends_on", ()),
             lock_timeout=meta.get("lock_timeout"), statement_timeout=meta.get("statement_timeout"),
-            down_checksum=down_sum,
+            down_checksum=down_sum, expect_rows=meta.get("expect_rows", {}),
+            expect_changes=meta.get("expect_changes", ()), checks=meta.get("checks", ()),
         ))
     return out

@@ -1,0 +1,1 @@
+"""Integrity verification: prove a migration lost no data and left the database healthy."""

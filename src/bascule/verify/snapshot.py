@@ -1,0 +1,261 @@
+"""Before/after row counts and checksums of the data a migration should not have changed.
+
+A snapshot is taken on its own connection, in one REPEATABLE READ READ ONLY transaction (plain
+SELECTs: ACCESS SHARE locks only), with output settings pinned (UTC, ISO dates, shortest exact
+floats, hex bytea) so that the text of a row, and so its hash, does not depend on the session.
+
+Checksums: each row's kept columns are rendered as a ROW(...)::text and hashed with
+hashtextextended(); rows are grouped into up to 64 chunks by primary key (ranges of an integer
+key, otherwise a hash of the key) and each chunk stores (rows, sum of high 32 bits, sum of low
+32 bits). One sequential scan per table, which PostgreSQL may run in parallel. Tables are matched
+before/after by OID and columns by attnum, so renames are followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bascule.verify.model import CheckResult
+from bascule.verify.relations import TableName, Touch
+
+BUCKETS = 64
+SESSION = ("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; "
+           "SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'; SET LOCAL lc_monetary = 'C'")
+INT_TYPES = {"smallint", "integer", "bigint"}
+
+
+@dataclass
+class Options:
+    checks: set[str]
+    exact_count_max_rows: int = 10_000_000
+    exact: bool = False
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class TableState:
+    oid: int
+    name: str
+    columns: dict[int, tuple[str, str]] = field(default_factory=dict)  # attnum -> (name, type)
+    pk: list[int] = field(default_factory=list)  # attnums
+    reltuples: float = -1
+
+
+def _quote(conn, ident: str) -> str:
+    from psycopg import sql
+
+    return sql.Identifier(ident).as_string(conn)
+
+
+def _table_state(conn, oid: int) -> TableState | None:
+    row = conn.execute("SELECT c.oid::regclass::text, c.reltuples FROM pg_class c WHERE c.oid = %s", (oid,)).fetchone()
+    if row is None:
+        return None
+    st = TableState(oid, row[0], reltuples=row[1])
+    for attnum, name, typ in conn.execute(
+            "SELECT attnum, attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (oid,)).fetchall():
+        st.columns[attnum] = (name, typ)
+    pk = conn.execute("SELECT conkey FROM pg_constraint WHERE conrelid = %s AND contype = 'p'", (oid,)).fetchone()
+    st.pk = list(pk[0]) if pk else []
+    return st
+
+
+def resolve(conn, names: list[TableName]) -> dict[TableName, int]:
+    """Names as written in the migration → OIDs of existing ordinary/partitioned tables."""
+    from psycopg import sql
+
+    out = {}
+    for schema, name in names:
+        ident = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+        row = conn.execute("SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass(%s) AND c.relkind IN ('r', 'p')",
+                           (ident.as_string(conn),)).fetchone()
+        if row:
+            out[(schema, name)] = row[0]
+    return out
+
+
+def _bucket_expr(conn, st: TableState, spec: dict) -> str:
+    if spec["kind"] == "range":
+        col = _quote(conn, st.columns[spec["attnum"]][0])
+        return f"(({col})::bigint - {int(spec['lo'])}) / {int(spec['width'])}"
+    if spec["kind"] == "pkhash":
+        cols = ", ".join(_quote(conn, st.columns[a][0]) for a in spec["attnums"])
+        return f"(hashtextextended(ROW({cols})::text, 1) & {BUCKETS - 1})"
+    return f"(hashtextextended(ROW({spec['row']})::text, 1) & {BUCKETS - 1})"
+
+
+def _checksum(conn, st: TableState, attnums: list[int], spec: dict) -> dict:
+    cols = ", ".join(_quote(conn, st.columns[a][0]) for a in attnums)
+    if spec["kind"] == "rowhash":
+        spec["row"] = cols
+    bucket = _bucket_expr(conn, st, spec)
+    q = (f"SELECT b, count(*), coalesce(sum(h >> 32), 0), coalesce(sum(h & 4294967295), 0) FROM ("
+         f"SELECT {bucket} AS b, hashtextextended(ROW({cols})::text, 0) AS h FROM {st.name}) s GROUP BY 1")
+    out = {}
+    for b, n, hi, lo in conn.execute(q).fetchall():
+        out[str(b)] = [n, str(hi), str(lo)]
+    return out
+
+
+def _bucket_spec(conn, st: TableState, kept: list[int]) -> dict:
+    if len(st.pk) == 1 and st.columns[st.pk[0]][1] in INT_TYPES and st.pk[0] in kept:
+        col = _quote(conn, st.columns[st.pk[0]][0])
+        lo, hi = conn.execute(f"SELECT min({col}), max({col}) FROM {st.name}").fetchone()
+        if lo is None:
+            lo, hi = 0, 0
+        width = max(1, -(-(hi - lo + 1) // BUCKETS))
+        return {"kind": "range", "attnum": st.pk[0], "lo": lo, "width": width}
+    if st.pk and all(a in kept for a in st.pk):
+        return {"kind": "pkhash", "attnums": st.pk}
+    return {"kind": "rowhash"}
+
+
+def take(conn, touch: Touch, opts: Options) -> dict:
+    """The before-snapshot of every existing table the migration names."""
+    snap: dict = {"tables": {}}
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(SESSION)
+        oids = resolve(conn, touch.tables)
+        by_oid: dict[int, list[TableName]] = {}
+        for name, oid in oids.items():
+            by_oid.setdefault(oid, []).append(name)
+        for oid, names in by_oid.items():
+            st = _table_state(conn, oid)
+            if st is None:
+                continue
+            if opts.progress:
+                opts.progress(f"snapshot {st.name}")
+            changed = set()
+            for n in names:
+                changed |= touch.updated_columns.get(n, set()) | touch.altered_columns.get(n, set())
+            kept = [a for a, (cname, _) in st.columns.items() if cname not in changed]
+            count_changes = any(n in touch.count_changing for n in names)
+            entry: dict = {"name": st.name, "columns": {str(a): list(v) for a, v in st.columns.items()},
+                           "kept": kept, "count_changing": count_changes, "excluded": sorted(changed)}
+            if "checksums" in opts.checks and kept and not count_changes:
+                spec = _bucket_spec(conn, st, kept)
+                entry["spec"] = spec
+                entry["chunks"] = _checksum(conn, st, kept, dict(spec))
+                entry["count"] = sum(v[0] for v in entry["chunks"].values())
+                entry["count_method"] = "exact"
+            else:
+                entry.update(_count(conn, st, opts))
+            snap["tables"][str(oid)] = entry
+    return snap
+
+
+def _count(conn, st: TableState, opts: Options) -> dict:
+    if opts.exact or st.reltuples < 0 or st.reltuples <= opts.exact_count_max_rows:
+        return {"count": conn.execute(f"SELECT count(*) FROM {st.name}").fetchone()[0], "count_method": "exact"}
+    return {"count": int(st.reltuples), "count_method": "estimate"}
+
+
+def _parse_expect(text: str) -> tuple[int | None, int | None] | None:
+    """'unchanged' → (0, 0); '+0..100' → (0, 100); '-10..0' → (-10, 0); 'any' → None."""
+    t = str(text).strip().lower()
+    if t == "any":
+        return None
+    if t == "unchanged":
+        return 0, 0
+    if ".." in t:
+        a, b = t.split("..", 1)
+        return int(a), int(b)
+    n = int(t)
+    return n, n
+
+
+def compare(conn, snap: dict, touch: Touch, opts: Options, expect_rows: dict[str, str]) -> list[CheckResult]:
+    """After the migration: recompute and compare with the before-snapshot."""
+    results: list[CheckResult] = []
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(SESSION)
+        for oid_s, before in snap["tables"].items():
+            st = _table_state(conn, int(oid_s))
+            name = before["name"]
+            if st is None:
+                if "rowcounts" in opts.checks:
+                    results.append(CheckResult("rowcounts", f"rows: {name}", "warn",
+                                               f"{name} was dropped by the migration ({before['count']} rows before)",
+                                               name, {"before": before["count"], "after": None}))
+                continue
+            if opts.progress:
+                opts.progress(f"verify {st.name}")
+            after_count = None
+            if "checksums" in opts.checks and "spec" in before:
+                results.append(_compare_checksum(conn, st, before))
+                after_count = results[-1].figures.get("after_rows")
+            if "rowcounts" in opts.checks:
+                if after_count is None:
+                    after_count = _count(conn, st, Options(opts.checks, opts.exact_count_max_rows,
+                                                           opts.exact or before["count_method"] == "exact"))["count"]
+                results.append(_compare_count(name, st.name, before, after_count, touch, expect_rows))
+    return results
+
+
+def _compare_count(name: str, now_name: str, before: dict, after: int, touch: Touch,
+                   expect_rows: dict[str, str]) -> CheckResult:
+    delta = after - before["count"]
+    figures = {"before": before["count"], "after": after, "delta": delta, "method": before["count_method"]}
+    label = f"rows: {now_name}"
+    declared = None
+    for key in (name, now_name, name.split(".")[-1], now_name.split(".")[-1]):
+        if key in expect_rows:
+            declared = expect_rows[key]
+            break
+    if declared is not None:
+        rng = _parse_expect(declared)
+        figures["expected"] = declared
+        if rng is None or rng[0] <= delta <= rng[1]:
+            return CheckResult("rowcounts", label, "pass", f"{now_name}: {before['count']} → {after} rows "
+                               f"({delta:+d}), as declared ({declared})", now_name, figures)
+        return CheckResult("rowcounts", label, "fail", f"{now_name}: {before['count']} → {after} rows ({delta:+d}), "
+                           f"but the migration declares {declared}", now_name, figures)
+    if before["count_method"] == "estimate":
+        return CheckResult("rowcounts", label, "skip", f"{now_name}: about {before['count']} rows (planner estimate); "
+                           "exact counts skipped above the size limit (use --exact)", now_name, figures)
+    if delta == 0:
+        return CheckResult("rowcounts", label, "pass", f"{now_name}: {after} rows, unchanged", now_name, figures)
+    if before.get("count_changing"):
+        return CheckResult("rowcounts", label, "pass", f"{now_name}: {before['count']} → {after} rows ({delta:+d}) "
+                           "by the migration's INSERT/DELETE/COPY/TRUNCATE/MERGE; declare expect_rows to pin it",
+                           now_name, figures)
+    if touch.opaque:
+        return CheckResult("rowcounts", label, "warn", f"{now_name}: {before['count']} → {after} rows ({delta:+d}) "
+                           "inside a DO/CALL block; declare expect_rows if this is intended", now_name, figures)
+    return CheckResult("rowcounts", label, "fail", f"{now_name}: {before['count']} → {after} rows ({delta:+d}), but "
+                       "the migration is not a data migration for this table", now_name, figures)
+
+
+def _compare_checksum(conn, st: TableState, before: dict) -> CheckResult:
+    kept = before["kept"]
+    label = f"checksum: {st.name}"
+    cols = before["columns"]
+    gone = [cols[str(a)][0] for a in kept if a not in st.columns or st.columns[a][1] != cols[str(a)][1]]
+    if gone:
+        return CheckResult("checksums", label, "skip", f"{st.name}: column(s) {', '.join(gone)} were dropped or retyped "
+                           "in a way bascule did not see in the SQL; cannot compare", st.name,
+                           {"columns": [cols[str(a)][0] for a in kept]})
+    after = _checksum(conn, st, kept, dict(before["spec"]))
+    differ = sorted(set(before["chunks"]) ^ set(after) | {b for b in set(before["chunks"]) & set(after)
+                                                          if before["chunks"][b] != after[b]}, key=int)
+    n_after = sum(v[0] for v in after.values())
+    figures = {"columns": [st.columns[a][0] for a in kept], "excluded": before.get("excluded", []),
+               "chunks": len(before["chunks"]), "chunks_differing": len(differ), "after_rows": n_after,
+               "before_rows": before["count"]}
+    if not differ:
+        return CheckResult("checksums", label, "pass", f"{st.name}: {n_after} rows, {len(kept)} column(s) unchanged "
+                           f"({len(before['chunks'])} chunks)", st.name, figures)
+    spec = before["spec"]
+    if spec["kind"] == "range":
+        figures["ranges"] = [[spec["lo"] + int(b) * spec["width"], spec["lo"] + (int(b) + 1) * spec["width"] - 1]
+                             for b in differ[:10]]
+        where = "; key ranges " + ", ".join(f"{a}..{b}" for a, b in figures["ranges"])
+    else:
+        where = ""
+    return CheckResult("checksums", label, "fail", f"{st.name}: data in columns the migration should not change "
+                       f"differs in {len(differ)} of {max(len(before['chunks']), len(after))} chunks{where}",
+                       st.name, figures)

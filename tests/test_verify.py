@@ -1,0 +1,161 @@
+"""`bascule verify` and `bascule up --verify` against real PostgreSQL: each check must fail where
+it should and pass on a correct migration."""
+
+from __future__ import annotations
+
+import json
+
+BASE = """
+CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,
+                    email text NOT NULL, score numeric, created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO users (name, email, score, created_at)
+SELECT 'u' || g, 'u' || g || '@example.com', g * 1.5, timestamptz '2024-01-01' + g * interval '1 hour'
+  FROM generate_series(1, 5000) g;
+CREATE TABLE tags (name text PRIMARY KEY, hits int);
+INSERT INTO tags SELECT 'tag' || g, g FROM generate_series(1, 300) g;
+"""
+FAST = "rowcounts,checksums,custom"
+
+
+def _verify_json(p, *args, check=0):
+    res = p.run("verify", "--format", "json", *args, check=check)
+    return json.loads(res.stdout)
+
+
+def _by(doc, check):
+    return [r for r in doc["results"] if r["check"] == check]
+
+
+def test_correct_migration_passes(vproject):
+    p = vproject
+    p.add("0001", "base", BASE)
+    p.run("up")
+    p.add("0002", "add_column_and_backfill",
+          "ALTER TABLE users ADD COLUMN nickname text;\n"
+          "UPDATE users SET nickname = lower(name);\n"
+          "ALTER TABLE users RENAME COLUMN score TO points;\n",
+          toml='[[checks]]\nname = "every user has a nickname"\nsql = "SELECT id FROM users WHERE nickname IS NULL"\n')
+    res = p.run("up", "--verify", "--checks", FAST)
+    assert "verification of 0002 add_column_and_backfill: PASSED" in res.stderr
+    doc = _verify_json(p, "--checks", FAST)
+    assert doc["passed"] is True
+    rows = _by(doc, "rowcounts")
+    assert {r["table"]: r["figures"]["delta"] for r in rows} == {"users": 0}
+    ck = _by(doc, "checksums")[0]
+    assert ck["status"] == "pass" and ck["figures"]["after_rows"] == 5000
+    # the renamed column is followed by attnum and still verified; the UPDATEd one is excluded
+    assert "points" in ck["figures"]["columns"] and "nickname" not in ck["figures"]["columns"]
+    assert _by(doc, "custom")[0]["status"] == "pass"
+    ev = [e["event"] for e in p.events() if e["version"] == "0002"]
+    assert ev == ["applied", "verified", "verified"]
+
+
+def test_deleting_rows_while_claiming_none_fails(project):
+    p = project
+    p.add("0001", "base", BASE)
+    p.run("up")
+    p.add("0002", "sneaky", "ALTER TABLE users ADD COLUMN flag boolean;\n"
+                            "DO $$ BEGIN DELETE FROM users WHERE id % 100 = 0; END $$;\n",
+          toml='expect_rows = { users = "unchanged" }\n')
+    p.add("0003", "next", "CREATE TABLE never_applied (id int);")
+    res = p.run("up", "--verify", "--checks", FAST, check=1)
+    assert "verification of 0002 sneaky: FAILED" in res.stderr
+    assert "5000 → 4950 rows (-50), but the migration declares unchanged" in res.stderr
+    assert "never automatic" in res.stderr
+    assert "never_applied" not in p.db.tables()  # stopped before the next migration
+    assert p.status()["0002"]["state"] == "applied"  # applied, not rolled back behind the user's back
+    ev = [e for e in p.events() if e["event"] == "verify_failed"]
+    assert ev and ev[0]["detail"]["failed"]
+    stored = p.db.query("SELECT passed, payload FROM bascule.evidence WHERE kind = 'verify' AND version = '0002'")
+    assert stored[0][0] is False
+
+
+def test_undeclared_count_change_fails_and_data_migration_passes(project):
+    p = project
+    p.add("0001", "base", BASE)
+    p.run("up")
+    p.add("0002", "ddl_only", "ALTER TABLE tags ADD COLUMN note text;\nSELECT 1;\n")
+    p.run("verify", "--snapshot")
+    p.db.exec("DELETE FROM tags WHERE hits < 11")  # someone deletes rows behind the migration's back
+    p.run("up")
+    doc = _verify_json(p, "--checks", FAST, check=1)
+    rc = _by(doc, "rowcounts")[0]
+    assert rc["status"] == "fail" and rc["figures"]["delta"] == -10 and "not a data migration" in rc["message"]
+    p.add("0003", "data", "INSERT INTO tags SELECT 'new' || g, 0 FROM generate_series(1, 7) g;",
+          toml='expect_rows = { tags = "+0..10" }\n')
+    res = p.run("up", "--verify", "--checks", FAST)
+    assert "PASSED" in res.stderr
+
+
+def test_update_corrupting_an_undeclared_column_fails(vproject):
+    p = vproject
+    p.add("0001", "base", BASE)
+    p.run("up")
+    # declares it changes nickname only, but the DO block also rewrites email for some rows
+    p.add("0002", "corrupt", "ALTER TABLE users ADD COLUMN nickname text;\n"
+                             "DO $$ BEGIN UPDATE users SET nickname = name, email = upper(email) WHERE id BETWEEN 1000 AND 1010; END $$;\n",
+          toml='expect_changes = ["users.nickname"]\n')
+    res = p.run("up", "--verify", "--checks", FAST, check=1)
+    assert "data in columns the migration should not change differs" in res.stderr
+    doc = json.loads(p.db.query("SELECT payload::text FROM bascule.evidence WHERE kind = 'verify'")[0][0])
+    ck = _by(doc, "checksums")[0]
+    assert ck["status"] == "fail" and ck["figures"]["chunks_differing"] >= 1
+    lo, hi = ck["figures"]["ranges"][0]
+    assert lo <= 1000 <= hi  # points at the damaged key range
+
+
+def test_failing_custom_check(project):
+    p = project
+    p.add("0001", "base", BASE)
+    p.run("up")
+    p.add("0002", "emails", "UPDATE users SET email = 'broken' WHERE id = 7;",
+          toml='expect_changes = ["users.email"]\n[[checks]]\nname = "emails look like emails"\n'
+               'sql = "SELECT id, email FROM users WHERE email NOT LIKE \'%@%.%\'"\nmessage = "fix the data"\n')
+    res = p.run("up", "--verify", "--checks", FAST, check=1)
+    assert "emails look like emails: 1 row(s) returned: fix the data" in res.stderr
+    assert "'id': 7" in res.stderr and "'email': 'broken'" in res.stderr
+
+
+def test_custom_check_must_be_a_select(project):
+    p = project
+    p.add("0001", "t", "CREATE TABLE t (id int);", toml='[[checks]]\nname = "sneaky"\nsql = "DELETE FROM t"\n')
+    res = p.run("up", check=2)
+    assert "a check must be a single SELECT" in res.stderr
+    assert p.db.tables() == []
+
+
+def test_verify_without_snapshot_skips_before_after(project):
+    p = project
+    p.add("0001", "base", BASE)
+    p.run("up")
+    doc = _verify_json(p, "--checks", FAST)
+    assert {r["check"]: r["status"] for r in doc["results"]} == {"rowcounts": "skip", "checksums": "skip"}
+    assert "no before-snapshot" in doc["results"][0]["message"]
+    md = p.run("verify", "--format", "markdown", "--checks", FAST).stdout
+    assert md.startswith("### verification of 0001 base: PASSED") and "| - skip | rowcounts |" in md
+
+
+def test_snapshot_takes_only_access_share_locks(project):
+    """A long-running snapshot must not block writers: it holds ACCESS SHARE only."""
+    from bascule.verify.snapshot import Options, take
+    from bascule.verify.relations import touched
+    from bascule.sql import split_statements
+
+    p = project
+    p.add("0001", "base", BASE)
+    p.run("up")
+    stmts, _ = split_statements("UPDATE users SET name = name; INSERT INTO tags VALUES ('x', 1);")
+    with p.db.connect() as conn, p.db.connect() as watcher:
+        seen = []
+        import threading
+
+        def sample():
+            for _ in range(200):
+                seen.extend(r[0] for r in watcher.execute(
+                    "SELECT mode FROM pg_locks WHERE pid = %s AND locktype = 'relation'", (conn.info.backend_pid,)))
+        t = threading.Thread(target=sample)
+        t.start()
+        for _ in range(5):
+            take(conn, touched(stmts), Options({"rowcounts", "checksums"}))
+        t.join()
+    assert seen and set(seen) == {"AccessShareLock"}
