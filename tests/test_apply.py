@@ -194,4 +194,4 @@ def test_nothing_outside_bascule_schema(project):
     p = project
     p.run("up")  # no migrations at all: creates only the bascule schema
     assert p.db.tables() == []
-    assert sorted(p.db.tables("bascule")) == ["events", "meta", "migrations"]
+    assert sorted(p.db.tables("bascule")) == ["events", "evidence", "meta", "migrations"]

@@ -556,7 +556,7 @@ def test_transaction_safe_statements(sql):
 
 def test_concurrent_index_name():
     [a, b], _ = split("CREATE INDEX CONCURRENTLY i ON s.t (a); CREATE INDEX CONCURRENTLY ON t (b);")
-    assert a.concurrent_index == ("s", "i")
+    assert a.concurrent_index == ("s", "i", "t")
     assert b.concurrent_index is None
 
 

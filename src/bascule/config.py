@@ -53,6 +53,23 @@ def parse_duration(value: str | int | float, what: str = "duration") -> float:
     return n * {"ms": 0.001, "s": 1, "min": 60, "m": 60, "h": 3600}[unit]
 
 
+MAX_TIMEOUT_S = 2_147_483.647  # PostgreSQL's limit for lock_timeout/statement_timeout (INT_MAX ms)
+
+
+def check_timeout(seconds: float, what: str, allow_zero: bool) -> float:
+    """lock_timeout must be a real limit (0 would mean: wait forever in the lock queue, which is
+    what bascule is there to prevent); statement_timeout may be 0 (no limit)."""
+    if seconds == 0 and allow_zero:
+        return seconds
+    if seconds < 0.001:
+        hint = ("0 turns the lock timeout off, so a migration could queue behind a long transaction and block "
+                "all traffic on the table; use a small value like \"2s\" and lock_retries") if not allow_zero else None
+        raise ConfigError(f"{what} must be at least 1ms", hint=hint)
+    if seconds > MAX_TIMEOUT_S:
+        raise ConfigError(f"{what} is larger than PostgreSQL allows (about 24.8 days)")
+    return seconds
+
+
 def pg_duration(seconds: float) -> str:
     """Seconds → a value PostgreSQL accepts for lock_timeout/statement_timeout."""
     return f"{int(round(seconds * 1000))}ms"
@@ -88,7 +105,10 @@ class Settings:
                     raise ConfigError(f"{where}.lock_retries must be a whole number ≥ 0, got {val!r}")
                 s.lock_retries = val
             else:
-                setattr(s, key, parse_duration(val, f"{where}.{key}"))
+                secs = parse_duration(val, f"{where}.{key}")
+                if key in ("lock_timeout", "statement_timeout"):
+                    check_timeout(secs, f"{where}.{key}", allow_zero=key == "statement_timeout")
+                setattr(s, key, secs)
         return s
 
 

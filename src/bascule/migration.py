@@ -8,6 +8,7 @@ the checksum of its up file. Statements are produced lazily (parsing needs pglas
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,15 @@ def normalize_text(content: str | bytes) -> str:
     if content.startswith("\ufeff"):
         content = content[1:]
     return content.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_SECRET = re.compile(r"""((?:PASSWORD|password)\s*(?:=\s*)?)('(?:[^']|'')*'|\$([A-Za-z_]*)\$.*?\$\3\$)""",
+                     re.IGNORECASE | re.DOTALL)
+
+
+def redact_sql(text: str) -> str:
+    """Hide literal passwords in SQL shown to people or stored in history."""
+    return _SECRET.sub(lambda m: m.group(1) + "'***'", text)
 
 
 def checksum(content: str | bytes) -> str:
@@ -50,7 +60,9 @@ class Statement:
     no_transaction_before: int | None = None
     copy_data: str | None = None
     autocommit_only: bool = False  # DO/CALL: may COMMIT inside, so never wrapped by bascule
-    concurrent_index: tuple[str | None, str] | None = None  # (schema, index) built CONCURRENTLY
+    # (schema, index, table) of an index built CONCURRENTLY; the index lives in the table's schema
+    concurrent_index: tuple[str | None, str, str] | None = None
+    sets_session: bool = False  # SET (not SET LOCAL), SET ROLE, ...: changes the session for what follows
 
     def needs_autocommit(self, server_version: int) -> bool:
         if self.no_transaction:
@@ -58,7 +70,8 @@ class Statement:
         return self.no_transaction_before is not None and server_version < self.no_transaction_before
 
     def preview(self, width: int = 200) -> str:
-        text = " ".join(self.sql.split())
+        """One line, secrets removed (PASSWORD '...' in CREATE/ALTER ROLE or USER MAPPING options)."""
+        text = redact_sql(" ".join(self.sql.split()))
         return text if len(text) <= width else text[: width - 1] + "…"
 
 

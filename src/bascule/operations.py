@@ -92,6 +92,12 @@ def acquire_lock(target: Target, wait: float, on_wait=None) -> None:
         time.sleep(0.1)
 
 
+def _unlock(target: Target) -> None:
+    """Release the migration lock; on a dead connection the server already released it."""
+    if target.conn is not None and not target.conn.broken and not target.conn.closed:
+        target.history.unlock()
+
+
 @dataclass
 class RunResult:
     plan: Plan
@@ -133,7 +139,8 @@ def _run_plan(target: Target, plan: Plan, observers: Sequence[Observer], reason:
                         {"statements_done": rec.statements_done, "statements_total": rec.statements_total,
                          "detected_by": "next runner"})
             attempts = rec.attempts if rec is not None and rec.status in ("failed", "running") else 0
-            outcomes.append(runner.run(step.migration, step.direction, step.resume_from, attempts))
+            interrupted = rec is not None and rec.status == "running"
+            outcomes.append(runner.run(step.migration, step.direction, step.resume_from, attempts, interrupted))
     except BasculeError as exc:
         exc.outcomes = outcomes  # what did complete before the failure, for --json reports
         raise
@@ -159,7 +166,7 @@ def apply(target: Target, migrations: list[Migration], to: str | None = None, dr
         _preflight(plan, target.conn.info.server_version)
         return RunResult(plan, _run_plan(target, plan, observers, allow_modified))
     finally:
-        target.history.unlock()
+        _unlock(target)
 
 
 def rollback(target: Target, migrations: list[Migration], steps: int | None = None, to: str | None = None,
@@ -177,7 +184,7 @@ def rollback(target: Target, migrations: list[Migration], steps: int | None = No
         _preflight(plan, target.conn.info.server_version)
         return RunResult(plan, _run_plan(target, plan, observers, None))
     finally:
-        target.history.unlock()
+        _unlock(target)
 
 
 def baseline(target: Target, migrations: list[Migration], version: str, reason: str | None = None,
@@ -210,7 +217,7 @@ def baseline(target: Target, migrations: list[Migration], version: str, reason: 
             h.event("baseline", s.version, s.name, s.disk_checksum, {"reason": reason, "covers": covered})
         return s
     finally:
-        h.unlock()
+        _unlock(target)
 
 
 def _le(a: str, b: str) -> bool:
@@ -265,7 +272,7 @@ def repair(target: Target, migrations: list[Migration], version: str, action: st
                 "statements_total": rec.statements_total})
         return {"version": s.version, "action": action, "new_status": new_status}
     finally:
-        h.unlock()
+        _unlock(target)
 
 
 @dataclass

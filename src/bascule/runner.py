@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from bascule.config import Settings, parse_duration, pg_duration
+from bascule.config import Settings, check_timeout, parse_duration, pg_duration
 from bascule.errors import LockTimeoutError, MigrationFailed, PlanError
 from bascule.history import History
 from bascule.migration import Migration, Script, Statement
@@ -105,6 +105,11 @@ def describe_blockers(blockers: list[dict]) -> str:
     return "held by " + "; ".join(parts)
 
 
+def _may_change_session(statements: list[Statement]) -> bool:
+    return any(st.sets_session or st.kind in ("DoStmt", "CallStmt") or "set_config" in st.sql.lower()
+               for st in statements)
+
+
 def preflight(m: Migration, direction: str, server_version: int | None) -> None:
     """Every check that can fail before a statement runs: the script parses, its declared
     timeouts are durations, and `transaction = "always"` does not meet a statement PostgreSQL
@@ -116,7 +121,8 @@ def preflight(m: Migration, direction: str, server_version: int | None) -> None:
     for key in ("lock_timeout", "statement_timeout"):
         value = getattr(m, key)
         if value is not None:
-            parse_duration(value, f"{m.path}: {key}")
+            check_timeout(parse_duration(value, f"{m.path}: {key}"), f"{m.path}: {key}",
+                          allow_zero=key == "statement_timeout")
     if direction == "up" and m.checks:
         from bascule.verify.custom import validate_check_sql
 
@@ -143,15 +149,10 @@ class Runner:
         self.sleep = sleep
         self._watch: BlockerWatch | None = None
         # Session defaults, set once; a migration that overrides them uses SET LOCAL (or, outside a
-        # transaction, changes the session value and the runner remembers it).
+        # transaction, changes the session value and the runner remembers it). A migration that
+        # runs SET itself gets the session reset after it (see _restore_session).
         self._session_timeouts = (settings.lock_timeout, settings.statement_timeout)
-        params = [pg_duration(settings.lock_timeout), pg_duration(settings.statement_timeout)]
-        extra = ""
-        if self.server_version >= 140000:
-            # An orphaned backend (runner killed mid-statement) notices within a second.
-            extra = ", set_config('client_connection_check_interval', '1s', false)"
-        conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)"
-                     + extra, params)
+        self._apply_session_defaults()
 
     # -- helpers ----------------------------------------------------------------------
     def _timeouts(self, m: Migration) -> tuple[float, float]:
@@ -217,7 +218,10 @@ class Runner:
         return out
 
     # -- public -----------------------------------------------------------------------
-    def run(self, m: Migration, direction: str = "up", resume_from: int = 0, attempts_before: int = 0) -> MigrationOutcome:
+    def run(self, m: Migration, direction: str = "up", resume_from: int = 0, attempts_before: int = 0,
+            interrupted: bool = False) -> MigrationOutcome:
+        """Run one script. `resume_from`: statements already done by an earlier attempt (statement-
+        by-statement migrations only); `interrupted`: that attempt's runner died mid-statement."""
         script: Script | None = m.up if direction == "up" else m.down
         if script is None:
             raise PlanError(f"migration {m.label} has no down script", hint="write one, or roll back by hand")
@@ -225,9 +229,29 @@ class Runner:
         statements = script.statements
         transactional = m.runs_in_transaction(self.server_version, script)
         self._notify("migration_started", m, direction, len(statements), transactional, resume_from)
-        if transactional:
-            return self._run_transactional(m, direction, statements, attempts_before)
-        return self._run_steps(m, direction, statements, resume_from, attempts_before)
+        try:
+            if transactional:
+                return self._run_transactional(m, direction, statements, attempts_before)
+            return self._run_steps(m, direction, statements, resume_from, attempts_before, interrupted)
+        finally:
+            if _may_change_session(statements) and not self.conn.broken:
+                self._restore_session()
+
+    def _apply_session_defaults(self) -> None:
+        s = self.settings
+        self._session_timeouts = (s.lock_timeout, s.statement_timeout)
+        extra = ""
+        if self.server_version >= 140000:
+            # An orphaned backend (runner killed mid-statement) notices within a second.
+            extra = ", set_config('client_connection_check_interval', '1s', false)"
+        self.conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)"
+                          + extra, (pg_duration(s.lock_timeout), pg_duration(s.statement_timeout)))
+
+    def _restore_session(self) -> None:
+        """A migration ran SET (or a DO/CALL that may have): undo it so that the next migration
+        runs under bascule's timeouts, search_path and role, not the previous migration's."""
+        self.conn.execute("RESET ALL")
+        self._apply_session_defaults()
 
     def _final_fields(self, m: Migration, direction: str, started: datetime, transactional: bool, total: int,
                       attempts: int) -> dict:
@@ -245,7 +269,8 @@ class Runner:
                         done: int, stmt: Statement, exc, attempts: int, blockers: list[dict]) -> str:
         msg = getattr(exc, "bascule_message", None) or str(exc).strip() or type(exc).__name__
         if getattr(exc, "sqlstate", None) == "55P03":
-            msg = f"lock timeout after {attempts} attempt(s): {describe_blockers(blockers)}"
+            tries = getattr(exc, "bascule_attempts", attempts)
+            msg = f"lock timeout after {tries} attempt(s): {describe_blockers(blockers)}"
         finished = datetime.now(UTC)
         key = self._key(m)
         with self.conn.transaction():
@@ -310,7 +335,7 @@ class Runner:
             except psycopg.Error as exc:
                 self.history.forget_cached_hash()
                 blockers = getattr(exc, "bascule_blockers", [])
-                if exc.sqlstate == "55P03" and retries < self.settings.lock_retries:
+                if exc.sqlstate == "55P03" and retries < self.settings.lock_retries and not self.conn.broken:
                     retries += 1
                     wait = backoff_delay(retries)
                     self.history.event("lock_retry", key, m.name, m.checksum, {
@@ -319,7 +344,11 @@ class Runner:
                     self._notify("lock_retry", m, attempt, wait, blockers)
                     self.sleep(wait)
                     continue
-                assert current is not None
+                if current is None:  # failed before the first statement (setting the timeouts)
+                    current = statements[0] if statements else Statement(0, "", str(m.path), 1, 1, "none")
+                if self.conn.broken:
+                    raise _connection_lost(m, current, exc) from None
+                exc.bascule_attempts = attempt  # type: ignore[attr-defined]
                 msg = self._record_failure(m, direction, started, True, total, 0, current, exc,
                                            attempts_before + attempt, blockers)
                 cls = LockTimeoutError if exc.sqlstate == "55P03" else MigrationFailed
@@ -333,28 +362,42 @@ class Runner:
         self._notify("migration_finished", outcome)
         return outcome
 
-    def _drop_invalid_index(self, stmt: Statement, resuming: bool) -> str | None:
+    def _drop_invalid_index(self, stmt: Statement, resuming: bool, lock_timeout: float) -> str | None:
         """Before (re)running CREATE INDEX CONCURRENTLY: drop an INVALID leftover of an earlier
-        failed attempt. Returns "skip" when a valid index already exists and we are resuming at
-        this very statement (the runner died after the build finished but before recording it)."""
+        failed attempt on the same table. Returns "skip" when a valid index of that name on that
+        table exists and the previous runner died at this very statement (the build finished
+        before it could record it); "dropped" after dropping a leftover; None otherwise."""
         if stmt.concurrent_index is None:
             return None
-        schema, name = stmt.concurrent_index
+        schema, name, table = stmt.concurrent_index
         from psycopg import sql
 
         ident = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+        tident = sql.Identifier(schema, table) if schema else sql.Identifier(table)
         row = self.conn.execute(
-            "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
-            (ident.as_string(self.conn),)).fetchone()
-        if row is None:
-            return None
+            "SELECT i.indisvalid, i.indrelid = to_regclass(%s) FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
+            (tident.as_string(self.conn), ident.as_string(self.conn))).fetchone()
+        if row is None or not row[1]:
+            return None  # no such index, or one on another table: let PostgreSQL report the clash
         if row[0]:
             return "skip" if resuming else None
-        self.conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(ident))
+        drop = Statement(stmt.index, sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(ident).as_string(self.conn),
+                         stmt.path, stmt.line, stmt.column, "DropStmt", no_transaction=True)
+        watch = self._watcher(lock_timeout)
+        if watch:
+            watch.statement_started()
+        try:
+            self._execute(drop)
+        except Exception as exc:
+            if watch:
+                exc.bascule_blockers = watch.statement_finished()  # type: ignore[attr-defined]
+            raise
+        if watch:
+            watch.statement_finished()
         return "dropped"
 
     def _run_steps(self, m: Migration, direction: str, statements: list[Statement], resume_from: int,
-                   attempts_before: int) -> MigrationOutcome:
+                   attempts_before: int, interrupted: bool = False) -> MigrationOutcome:
         import psycopg
 
         lock_timeout, statement_timeout = self._timeouts(m)
@@ -375,16 +418,25 @@ class Runner:
                            else ("rollback_started" if resume_from == 0 else "rollback_resumed"), key, m.name, m.checksum,
                            {"direction": direction, "transactional": False, "from_statement": resume_from,
                             "statements_total": total})
-        retries = 0
+        retries = total_retries = 0
+        if resume_from:
+            # Statements before the resume point ran in an earlier session: replay the session
+            # settings they made (SET search_path, SET ROLE, ...) so the rest runs as it would have.
+            for st in statements[:resume_from]:
+                if st.sets_session:
+                    self.conn.execute(st.sql, prepare=False)
+                    notes.append(f"replayed `{st.preview(60)}` from before the resume point")
         try:
             for i in range(resume_from, total):
                 stmt = statements[i]
                 attempt = 0
+                retries = 0
                 while True:
                     attempt += 1
                     try:
                         if stmt.needs_autocommit(self.server_version) or stmt.autocommit_only:
-                            action = self._drop_invalid_index(stmt, resuming=(i == resume_from and resume_from > 0))
+                            action = self._drop_invalid_index(stmt, resuming=(i == resume_from and interrupted),
+                                                              lock_timeout=lock_timeout)
                             if action == "dropped":
                                 notes.append(f"dropped INVALID index {stmt.concurrent_index[1]} left by an "
                                              f"earlier attempt before rebuilding it")
@@ -402,8 +454,9 @@ class Runner:
                                 self.history.set_progress(key, i + 1)
                         break
                     except psycopg.Error as exc:
-                        if exc.sqlstate == "55P03" and retries < self.settings.lock_retries:
+                        if exc.sqlstate == "55P03" and retries < self.settings.lock_retries and not self.conn.broken:
                             retries += 1
+                            total_retries += 1
                             wait = backoff_delay(retries)
                             blockers = getattr(exc, "bascule_blockers", [])
                             self.history.event("lock_retry", key, m.name, m.checksum, {
@@ -414,20 +467,23 @@ class Runner:
                             continue
                         raise
         except psycopg.Error as exc:
+            if self.conn.broken:
+                raise _connection_lost(m, stmt, exc) from None
             blockers = getattr(exc, "bascule_blockers", [])
+            exc.bascule_attempts = retries + 1  # type: ignore[attr-defined]
             msg = self._record_failure(m, direction, started, False, total, i, stmt, exc, attempts, blockers)
             outcome = MigrationOutcome(m, direction, "failed", (time.perf_counter() - t0) * 1000,
-                                       list(self.timing.current), retries, resume_from, False, msg, notes)
+                                       list(self.timing.current), total_retries, resume_from, False, msg, notes)
             self._notify("migration_finished", outcome)
             cls = LockTimeoutError if exc.sqlstate == "55P03" else MigrationFailed
             raise cls(f"{m.label}: {stmt.path}:{stmt.line}: {msg}", hint=_failure_hint(exc.sqlstate, False, i, total, direction)) from None
         fields = self._final_fields(m, direction, started, False, total, attempts)
         self.history.record(key, fields, "applied" if direction == "up" else "rolled_back", {
             "duration_ms": round((time.perf_counter() - t0) * 1000, 3), "transactional": False,
-            "retries": retries, "resumed_from": resume_from, "statements": self.timing.current[:500],
+            "retries": total_retries, "resumed_from": resume_from, "statements": self.timing.current[:500],
             "notes": notes})
         outcome = MigrationOutcome(m, direction, "applied" if direction == "up" else "rolled_back",
-                                   (time.perf_counter() - t0) * 1000, list(self.timing.current), retries,
+                                   (time.perf_counter() - t0) * 1000, list(self.timing.current), total_retries,
                                    resume_from, False, None, notes)
         self._notify("migration_finished", outcome)
         return outcome
@@ -445,3 +501,14 @@ def _failure_hint(sqlstate: str | None, transactional: bool, done: int = 0, tota
                 f"`bascule {direction}` again")
     return (f"{done} of {total} statements were applied and are recorded; fix the problem and run `bascule {direction}` "
             f"to resume at statement {done + 1}, or `bascule repair` if you fixed it by hand")
+
+
+def _connection_lost(m: Migration, stmt: Statement, exc) -> MigrationFailed:
+    """The connection died (server restart, pg_terminate_backend, network): nothing more can be
+    recorded from here; the history row says `running` (or nothing, for a transactional
+    migration, whose transaction the server rolled back)."""
+    reason = getattr(exc, "bascule_message", None) or str(exc).strip()
+    return MigrationFailed(
+        f"{m.label}: {stmt.path}:{stmt.line}: connection to the database lost: {reason}",
+        hint="`bascule status` shows where it stopped; `bascule up` resumes (a transactional migration was "
+             "rolled back by the server and runs again from the top)")

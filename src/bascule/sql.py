@@ -142,7 +142,7 @@ def _classify(tag: str, node: dict) -> dict:
         facts["no_transaction"] = True
         rel = node.get("relation") or {}
         idx = node.get("idxname")
-        facts["concurrent_index"] = (rel.get("schemaname"), idx) if idx else None
+        facts["concurrent_index"] = (rel.get("schemaname"), idx, rel.get("relname")) if idx else None
     elif tag == "DropStmt" and node.get("concurrent"):
         facts["no_transaction"] = True
     elif tag == "ReindexStmt":
@@ -169,6 +169,8 @@ def _classify(tag: str, node: dict) -> dict:
         facts["no_transaction_before"] = 120000
     elif tag in ("DoStmt", "CallStmt"):
         facts["autocommit_only"] = True
+    elif tag == "VariableSetStmt" and not node.get("is_local"):
+        facts["sets_session"] = True
     return facts
 
 

@@ -162,7 +162,8 @@ def actor() -> str:
 
 def event_hash(prev_hash: str | None, at: datetime, event: str, version: str | None, name: str | None,
                checksum: str | None, who: str | None, host: str | None, detail: dict) -> str:
-    body = json.dumps([prev_hash, at.isoformat(), event, version, name, checksum, who, host, detail],
+    # The instant in UTC: the same whatever TimeZone the session that reads it back uses.
+    body = json.dumps([prev_hash, at.astimezone(UTC).isoformat(), event, version, name, checksum, who, host, detail],
                       sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -250,6 +251,9 @@ class History:
             if e["hash"] != expected:
                 problems.append(f"event {e['id']}: content does not match its hash (the row was edited)")
             prev = e["hash"]
+        head = self.conn.execute("SELECT value FROM bascule.meta WHERE key = 'chain_head'").fetchone()
+        if head is not None and head[0] != prev:
+            problems.append("the newest event(s) were removed: the recorded chain head is not the last event")
         return problems
 
     # -- writes -----------------------------------------------------------------------
@@ -273,9 +277,13 @@ class History:
         prev = self._prev_hash()
         h = event_hash(prev, at, event, version, name, checksum, self.actor, self.host, detail)
         self._pending_hash = h
-        return ("INSERT INTO bascule.events (at, event, version, name, checksum, actor, host, bascule_version, "
+        # The chain head is kept in bascule.meta by the same statement, so that removing the newest
+        # events (which leaves an intact but shorter chain) is detected too.
+        return ("head AS (INSERT INTO bascule.meta (key, value) VALUES ('chain_head', %s) ON CONFLICT (key) "
+                "DO UPDATE SET value = excluded.value RETURNING 1) "
+                "INSERT INTO bascule.events (at, event, version, name, checksum, actor, host, bascule_version, "
                 "detail, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [at, event, version, name, checksum, self.actor, self.host, __version__, Jsonb(detail), prev, h])
+                [h, at, event, version, name, checksum, self.actor, self.host, __version__, Jsonb(detail), prev, h])
 
     def _upsert_sql(self, version: str, fields: dict) -> tuple[str, list]:
         fields.setdefault("applied_by", self.actor)
@@ -294,7 +302,7 @@ class History:
     def event(self, event: str, version: str | None = None, name: str | None = None,
               checksum: str | None = None, detail: dict | None = None) -> None:
         q, params = self._event_sql(event, version, name, checksum, detail)
-        self.conn.execute(q, params)
+        self.conn.execute("WITH " + q, params)
         self._last_hash = self._pending_hash
 
     def upsert(self, version: str, **fields) -> None:
@@ -305,7 +313,7 @@ class History:
         """Update the migration's row and append its event in one statement (one round trip)."""
         uq, uparams = self._upsert_sql(version, dict(fields))
         eq, eparams = self._event_sql(event, version, fields.get("name"), fields.get("checksum"), detail)
-        self.conn.execute(f"WITH m AS ({uq} RETURNING 1) {eq}", uparams + eparams)
+        self.conn.execute(f"WITH m AS ({uq} RETURNING 1), {eq}", uparams + eparams)
         self._last_hash = self._pending_hash
 
     def add_evidence(self, kind: str, version: str | None, checksum: str | None, passed: bool | None,

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 from bascule.errors import DatabaseError
 
-_PW_IN_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+_PW_IN_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S+)", re.I)
+
+
+def _split_password(url: str) -> tuple[str, str | None, str]:
+    """(before, password, after) for a URL; password None when there is none in the authority.
+
+    Done by hand rather than with urllib: libpq accepts passwords with '#', '?' or '/' that
+    urlsplit would cut at, and a redactor must err on the side of hiding too much."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url, None, ""
+    at = rest.find("@")
+    if at < 0:
+        return url, None, ""
+    userinfo = rest[:at]
+    colon = userinfo.find(":")
+    if colon < 0:
+        return url, None, ""
+    head = f"{scheme}://{userinfo[:colon + 1]}"
+    return head, userinfo[colon + 1:], rest[at:]
 
 
 def redact_url(url: str) -> str:
@@ -16,32 +34,27 @@ def redact_url(url: str) -> str:
         return url
     if "://" not in url:
         return _PW_IN_KV.sub(r"\1***", url)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable url>"
-    netloc = parts.netloc
-    if "@" not in netloc and "password=" not in parts.query:
-        return url
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        if ":" in userinfo:
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{hostport}"
-    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    head, pw, tail = _split_password(url)
+    out = f"{head}***{tail}" if pw is not None else url
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", out)
 
 
 def scrub(text: str, url: str | None) -> str:
     """Remove the URL's password from a message (psycopg may echo conninfo)."""
-    if not url or "://" not in url:
+    if not url:
         return text
-    try:
-        pw = urlsplit(url).password
-    except ValueError:
-        pw = None
-    if pw:
-        text = text.replace(pw, "***")
+    secrets = []
+    if "://" in url:
+        _, pw, _ = _split_password(url)
+        if pw:
+            from urllib.parse import unquote
+
+            secrets += [pw, unquote(pw)]
+        secrets += [unquote_q for unquote_q in re.findall(r"[?&]password=([^&]*)", url)]
+    else:
+        secrets += [m.group(2).strip("'") for m in _PW_IN_KV.finditer(url)]
+    for sec in sorted(set(filter(None, secrets)), key=len, reverse=True):
+        text = text.replace(sec, "***")
     return text
 
 
