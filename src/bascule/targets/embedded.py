@@ -237,7 +237,26 @@ class EmbeddedServer:
         return pid
 
     def start(self, wait: float = 60) -> str:
-        """Initialise if needed, start if not running, make sure the database exists; return its URL."""
+        """Initialise if needed, start if not running, make sure the database exists; return its URL.
+
+        Several bascule processes may do this at once (parallel CI steps): a file lock serialises
+        initdb and pg_ctl start, and the state is checked again once the lock is held."""
+        import fcntl
+
+        if self._running_pid() is not None and self._db_marker().exists():
+            return self.url()
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return self._start_locked(wait)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _db_marker(self) -> Path:
+        return self.root / f".database-{hashlib.sha256(self.database.encode()).hexdigest()[:16]}"
+
+    def _start_locked(self, wait: float) -> str:
         self.init()
         if self._running_pid() is None:
             self._prepare_dirs()
@@ -255,7 +274,7 @@ class EmbeddedServer:
                     pass
                 raise EmbeddedError(f"embedded PostgreSQL did not start: {tail or res.stderr.strip()}",
                                     hint=f"see {self.log_file}")
-        marker = self.root / f".database-{hashlib.sha256(self.database.encode()).hexdigest()[:16]}"
+        marker = self._db_marker()
         if not marker.exists():  # checked once: saves a connection on every later command
             self._ensure_database()
             marker.touch()

@@ -108,6 +108,9 @@ class Verifier:
             from bascule.targets.connect import connect
 
             self._conn = connect(self.url, application_name="bascule-verify")
+            # Reads only, but a read queued behind a pending ACCESS EXCLUSIVE would hang the check
+            # (and everything queued behind it): give up instead.
+            self._conn.execute("SELECT set_config('lock_timeout', '5s', false)")
         return self._conn
 
     def close(self) -> None:
@@ -147,7 +150,10 @@ class Verifier:
                 report.results += health.constraint_checks(conn, scope)
             if "indexes" in checks and scope:
                 self._progress("indexes")
-                built = [".".join(p for p in ix if p) for ix in touch.built_indexes]
+                from psycopg import sql
+
+                built = [(sql.Identifier(ix[0], ix[1]) if ix[0] else sql.Identifier(ix[1])).as_string(conn)
+                         for ix in touch.built_indexes]
                 report.results += health.index_checks(conn, scope, built if self.amcheck else None)
             if "leftovers" in checks:
                 self._progress("leftovers")
