@@ -137,9 +137,9 @@ def test_verify_without_snapshot_skips_before_after(project):
 
 def test_snapshot_takes_only_access_share_locks(project):
     """A long-running snapshot must not block writers: it holds ACCESS SHARE only."""
-    from bascule.verify.snapshot import Options, take
-    from bascule.verify.relations import touched
     from bascule.sql import split_statements
+    from bascule.verify.relations import touched
+    from bascule.verify.snapshot import Options, take
 
     p = project
     p.add("0001", "base", BASE)
@@ -159,3 +159,55 @@ def test_snapshot_takes_only_access_share_locks(project):
             take(conn, touched(stmts), Options({"rowcounts", "checksums"}))
         t.join()
     assert seen and set(seen) == {"AccessShareLock"}
+
+
+def test_orphans_after_not_valid_foreign_key_fail_verify(vproject):
+    p = vproject
+    p.add("0001", "base", "CREATE TABLE users (id int PRIMARY KEY);\nINSERT INTO users VALUES (1), (2);\n"
+                          "CREATE TABLE orders (id int PRIMARY KEY, user_id int);\n"
+                          "INSERT INTO orders VALUES (10, 1), (11, 2), (12, 99), (13, NULL);\n")
+    p.add("0002", "fk_not_valid", "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) "
+                                  "REFERENCES users (id) NOT VALID;\n")
+    res = p.run("up", "--verify", check=1)
+    assert "FAILED" in res.stderr
+    doc = _verify_json(p, check=1)
+    orphan = [r for r in _by(doc, "constraints") if r["name"].startswith("orphans")][0]
+    assert orphan["status"] == "fail" and orphan["figures"]["orphans"] == 1
+    assert "99" in json.dumps(orphan["figures"]["sample"])
+    notvalid = [r for r in _by(doc, "constraints") if r["name"].startswith("not valid: orders_user_fk")]
+    assert notvalid and notvalid[0]["status"] == "warn"
+
+
+def test_invalid_index_and_leftover_trigger_fail_verify(project):
+    p = project
+    p.add("0001", "base", "CREATE TABLE t (id int PRIMARY KEY, sku text);\nINSERT INTO t VALUES (1, 'a'), (2, 'a');\n")
+    p.run("up")
+    # a cancelled/failed CREATE INDEX CONCURRENTLY outside bascule leaves an INVALID index behind
+    with p.db.connect() as c:
+        try:
+            c.execute("CREATE UNIQUE INDEX CONCURRENTLY t_sku_key ON t (sku)")
+        except Exception:
+            pass
+    p.add("0002", "online_leftover",
+          "CREATE FUNCTION _bascule_sync_t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
+          "CREATE TRIGGER _bascule_sync_t BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION _bascule_sync_t();\n")
+    p.run("up")
+    doc = _verify_json(p, check=1)
+    failed = {r["name"] for r in doc["results"] if r["status"] == "fail"}
+    assert "invalid index: public.t_sku_key" in failed
+    assert any(n.startswith("leftover trigger") for n in failed)
+    assert any(n.startswith("leftover function") for n in failed)
+    text = p.run("verify", check=1).stdout
+    assert "FAILED" in text and "t_sku_key" in text
+
+
+def test_healthy_database_passes_every_check(project):
+    p = project
+    p.add("0001", "base", BASE)
+    p.add("0002", "fk", "CREATE TABLE posts (id int PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id));\n"
+                        "CREATE INDEX posts_user_id_idx ON posts (user_id);\n"
+                        "INSERT INTO posts SELECT g, g FROM generate_series(1, 100) g;\n")
+    res = p.run("up", "--verify")
+    assert res.stderr.count("PASSED") == 2
+    doc = _verify_json(p)
+    assert doc["passed"] is True and doc["counts"]["fail"] == 0
