@@ -211,3 +211,22 @@ def test_healthy_database_passes_every_check(project):
     assert res.stderr.count("PASSED") == 2
     doc = _verify_json(p)
     assert doc["passed"] is True and doc["counts"]["fail"] == 0
+
+
+def test_checksums_cover_types_without_hash_support_and_tables_without_keys(vproject):
+    p = vproject
+    p.add("0001", "base", "CREATE TABLE docs (id text PRIMARY KEY, body json, pos point, tags text[]);\n"
+                          "INSERT INTO docs SELECT 'd' || g, json_build_object('n', g), point(g, g), ARRAY['a', g::text] "
+                          "FROM generate_series(1, 500) g;\n"
+                          "CREATE TABLE log (msg text, at timestamptz);\n"
+                          "INSERT INTO log SELECT 'm' || g, timestamptz '2024-01-01' + g * interval '1 s' "
+                          "FROM generate_series(1, 300) g;\n")
+    p.run("up")
+    p.add("0002", "touch", "ALTER TABLE docs ADD COLUMN extra int;\nALTER TABLE log ADD COLUMN level int;\n"
+                           "DO $$ BEGIN UPDATE docs SET body = '{\"n\": -1}' WHERE id = 'd42'; END $$;\n")
+    res = p.run("up", "--verify", "--checks", "checksums,rowcounts", check=1)
+    doc = json.loads(p.db.query("SELECT payload::text FROM bascule.evidence WHERE kind = 'verify'")[0][0])
+    by_table = {r["table"]: r for r in _by(doc, "checksums")}
+    assert by_table["docs"]["status"] == "fail"  # the json column changed for one row
+    assert by_table["log"]["status"] == "pass"  # no primary key: chunks by row hash, unchanged
+    assert "FAILED" in res.stderr

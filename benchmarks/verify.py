@@ -1,0 +1,98 @@
+"""Checksum throughput of `bascule verify` against a plain sequential scan.
+
+    python benchmarks/verify.py [--rows 5000000] [--repeat 3]
+
+Starts a throwaway embedded PostgreSQL 18, fills one table with --rows rows (bigint key, int,
+text, timestamptz, numeric, boolean), VACUUM ANALYZEs it, then times, alternating, on the same
+warm table:
+
+* the floor: `SELECT count(*)` (a sequential scan, parallel where PostgreSQL chooses);
+* bascule's checksum of that table: the query verification runs before and after a migration
+  (every row rendered as text and hashed, grouped in primary-key chunks).
+
+Prints rows/s for each and the ratio checksum/count (target: at least 0.5 on 2 cores), and as
+its last line one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    import psycopg
+
+    from bascule.sql import split_statements
+    from bascule.targets.embedded import EmbeddedServer
+    from bascule.verify.relations import touched
+    from bascule.verify.snapshot import Options, take
+
+    tmp = Path(tempfile.mkdtemp(prefix="bascule-bench-verify-"))
+    server = EmbeddedServer(tmp / "embedded", database="bench")
+    try:
+        url = server.start()
+        conn = psycopg.connect(url, autocommit=True)
+        print(f"filling {args.rows} rows ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        conn.execute("""
+            CREATE TABLE accounts (
+                id bigint PRIMARY KEY, owner_id int NOT NULL, email text NOT NULL,
+                created_at timestamptz NOT NULL, balance numeric(12, 2), active boolean NOT NULL)""")
+        conn.execute("""
+            INSERT INTO accounts
+            SELECT g, g %% 100000, 'user' || g || '@example.com', timestamptz '2020-01-01' + g * interval '1 second',
+                   (g %% 100000) / 100.0, g %% 7 <> 0
+              FROM generate_series(1, %s) g""", (args.rows,))
+        conn.execute("VACUUM ANALYZE accounts")
+        print(f"filled in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        stmts, _ = split_statements("UPDATE accounts SET active = active WHERE false;")
+        touch = touched(stmts)
+        touch.updated_columns.clear()  # hash every column, the expensive case
+        opts = Options({"checksums"})
+        scan_t, sum_t = [], []
+        take(conn, touch, opts)  # warm-up: page cache and catalog
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            n = conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
+            scan_t.append(time.perf_counter() - t)
+            assert n == args.rows
+            t = time.perf_counter()
+            snap = take(conn, touch, opts)
+            sum_t.append(time.perf_counter() - t)
+            entry = next(iter(snap["tables"].values()))
+            assert entry["count"] == args.rows and len(entry["chunks"]) >= 32
+        scan_s, sum_s = statistics.median(scan_t), statistics.median(sum_t)
+        scan_rate, sum_rate = args.rows / scan_s, args.rows / sum_s
+        ratio = sum_rate / scan_rate
+        workers = conn.execute("SHOW max_parallel_workers_per_gather").fetchone()[0]
+        conn.close()
+        print(f"\nverify checksum throughput, {args.rows} rows, median of {args.repeat} "
+              f"(max_parallel_workers_per_gather = {workers})")
+        print(f"  SELECT count(*)          {scan_s:7.2f} s  {scan_rate / 1e6:6.2f} M rows/s  (floor)")
+        print(f"  bascule checksum         {sum_s:7.2f} s  {sum_rate / 1e6:6.2f} M rows/s")
+        print(f"  ratio checksum/scan      {ratio:.2f}  (target >= 0.5): {'ok' if ratio >= 0.5 else 'MISSED'}")
+        print(json.dumps({"benchmark": "verify_checksum", "rows": args.rows, "scan_s": round(scan_s, 3),
+                          "checksum_s": round(sum_s, 3), "scan_rows_per_s": round(scan_rate),
+                          "checksum_rows_per_s": round(sum_rate), "vs_scan": round(ratio, 3),
+                          "meets_target": ratio >= 0.5, "samples_s": {"scan": scan_t, "checksum": sum_t}}))
+        return 0
+    finally:
+        server.destroy()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
