@@ -60,19 +60,26 @@ def main() -> int:
         touch = touched(stmts)
         touch.updated_columns.clear()  # hash every column, the expensive case
         opts = Options({"checksums"})
-        scan_t, sum_t = [], []
+        scan_t, sum_t, read_t = [], [], []
         take(conn, touch, opts)  # warm-up: page cache and catalog
+        # The floor is a sequential scan, as the target says (an index-only scan on the freshly
+        # vacuumed primary key would be faster still, and is not what a checksum could use).
+        conn.execute("SET enable_indexonlyscan = off; SET enable_indexscan = off; SET enable_bitmapscan = off")
         for _ in range(args.repeat):
             t = time.perf_counter()
             n = conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
             scan_t.append(time.perf_counter() - t)
             assert n == args.rows
             t = time.perf_counter()
+            conn.execute("SELECT count(*) FROM accounts WHERE ROW(id, owner_id, email, created_at, balance, active) "
+                         "IS NOT NULL").fetchone()
+            read_t.append(time.perf_counter() - t)
+            t = time.perf_counter()
             snap = take(conn, touch, opts)
             sum_t.append(time.perf_counter() - t)
             entry = next(iter(snap["tables"].values()))
             assert entry["count"] == args.rows and len(entry["chunks"]) >= 32
-        scan_s, sum_s = statistics.median(scan_t), statistics.median(sum_t)
+        scan_s, sum_s, read_s = statistics.median(scan_t), statistics.median(sum_t), statistics.median(read_t)
         scan_rate, sum_rate = args.rows / scan_s, args.rows / sum_s
         ratio = sum_rate / scan_rate
         workers = conn.execute("SHOW max_parallel_workers_per_gather").fetchone()[0]
@@ -80,10 +87,12 @@ def main() -> int:
         print(f"\nverify checksum throughput, {args.rows} rows, median of {args.repeat} "
               f"(max_parallel_workers_per_gather = {workers})")
         print(f"  SELECT count(*)          {scan_s:7.2f} s  {scan_rate / 1e6:6.2f} M rows/s  (floor)")
+        print(f"  scan reading every column {read_s:6.2f} s  {args.rows / read_s / 1e6:6.2f} M rows/s  (info)")
         print(f"  bascule checksum         {sum_s:7.2f} s  {sum_rate / 1e6:6.2f} M rows/s")
         print(f"  ratio checksum/scan      {ratio:.2f}  (target >= 0.5): {'ok' if ratio >= 0.5 else 'MISSED'}")
         print(json.dumps({"benchmark": "verify_checksum", "rows": args.rows, "scan_s": round(scan_s, 3),
-                          "checksum_s": round(sum_s, 3), "scan_rows_per_s": round(scan_rate),
+                          "checksum_s": round(sum_s, 3), "read_all_columns_s": round(read_s, 3),
+                          "vs_read_all_columns": round(read_s / sum_s, 3), "scan_rows_per_s": round(scan_rate),
                           "checksum_rows_per_s": round(sum_rate), "vs_scan": round(ratio, 3),
                           "meets_target": ratio >= 0.5, "samples_s": {"scan": scan_t, "checksum": sum_t}}))
         return 0
