@@ -230,3 +230,17 @@ def test_checksums_cover_types_without_hash_support_and_tables_without_keys(vpro
     assert by_table["docs"]["status"] == "fail"  # the json column changed for one row
     assert by_table["log"]["status"] == "pass"  # no primary key: chunks by row hash, unchanged
     assert "FAILED" in res.stderr
+
+
+def test_verify_on_by_config_and_off_by_flag(project):
+    p = project
+    toml = (p.root / "bascule.toml").read_text().replace('lock_wait = "30s"', 'lock_wait = "30s"\nverify = true')
+    (p.root / "bascule.toml").write_text(toml)
+    p.add("0001", "base", BASE)
+    p.add("0002", "sneaky", "DO $$ BEGIN DELETE FROM tags; END $$;", toml='expect_rows = { tags = "unchanged" }\n')
+    res = p.run("up", "--to", "0001")
+    assert "verification of 0001 base: PASSED" in res.stderr
+    p.run("up", check=1)  # verify = true in bascule.toml
+    p.add("0003", "more", "CREATE TABLE more (id int);")
+    res = p.run("up", "--no-verify")
+    assert "verification" not in res.stderr and "more" in p.db.tables()

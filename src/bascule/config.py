@@ -35,9 +35,9 @@ from bascule.errors import ConfigError
 CONFIG_NAME = "bascule.toml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
-_ENV_KEYS = {"url", "embedded", "pg_version", "database", "lock_timeout", "statement_timeout",
+_ENV_KEYS = {"url", "embedded", "pg_version", "database", "lock_timeout", "statement_timeout", "verify",
              "lock_retries", "lock_wait", "description"}
-_SETTING_KEYS = {"lock_timeout", "statement_timeout", "lock_retries", "lock_wait"}
+_SETTING_KEYS = {"lock_timeout", "statement_timeout", "lock_retries", "lock_wait", "verify"}
 
 
 def parse_duration(value: str | int | float, what: str = "duration") -> float:
@@ -95,12 +95,17 @@ class Settings:
     statement_timeout: float = 0.0
     lock_retries: int = 5
     lock_wait: float = 60.0
+    verify: bool = False  # `up` behaves as `up --verify` (override with --no-verify)
 
     def merged(self, raw: dict, where: str) -> Settings:
         s = Settings(**self.__dict__)
         for key in _SETTING_KEYS & set(raw):
             val = raw[key]
-            if key == "lock_retries":
+            if key == "verify":
+                if not isinstance(val, bool):
+                    raise ConfigError(f"{where}.verify must be true or false, got {val!r}")
+                s.verify = val
+            elif key == "lock_retries":
                 if not isinstance(val, int) or isinstance(val, bool) or val < 0:
                     raise ConfigError(f"{where}.lock_retries must be a whole number ≥ 0, got {val!r}")
                 s.lock_retries = val
@@ -277,6 +282,7 @@ lock_timeout = "2s"      # never wait longer than this for a lock; retried with 
 lock_retries = 5
 statement_timeout = "0"  # 0 = no limit
 lock_wait = "60s"        # how long `bascule up` waits while another runner holds the migration lock
+verify = false           # true: every `bascule up` snapshots, applies and verifies (like --verify)
 
 [environments.dev]
 embedded = true          # private PostgreSQL under .bascule/, started on demand

@@ -167,8 +167,9 @@ def _run_output(result, t, as_json: bool) -> None:
 @click.option("--allow-modified", metavar="REASON", help="Proceed although applied migrations were edited; the reason is recorded.")
 @click.option("--out-of-order", is_flag=True, help="Apply pending migrations older than the newest applied one.")
 @click.option("--lock-wait", metavar="DURATION", help="How long to wait for another runner's lock (default from config, 60s).")
-@click.option("--verify", "verify_", is_flag=True,
-              help="Snapshot the tables each migration touches, apply it, verify; stop at the first failed check.")
+@click.option("--verify/--no-verify", "verify_", default=None,
+              help="Snapshot the tables each migration touches, apply it, verify; stop at the first failed check. "
+                   "Default: the environment's `verify` setting (off).")
 @click.option("--checks", metavar="LIST", help="With --verify: which checks (default: all). See `bascule verify --help`.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every statement with its timing.")
@@ -186,11 +187,14 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, verify_, 
     with obj.target() as t:
         observers = [] if as_json else [ProgressPrinter(verbose=verbose)]
         verifier = None
+        if verify_ is None:
+            verify_ = t.settings.verify
         if verify_ and not dry_run:
             from bascule.report.verify import render_text
             from bascule.verify.verifier import Verifier, VerifyObserver, parse_checks, stderr_progress
 
-            verifier = Verifier(t.url, parse_checks(checks), progress=None if as_json else stderr_progress)
+            progress = None if as_json else stderr_progress()
+            verifier = Verifier(t.url, parse_checks(checks), progress=progress)
             t.open()
             observers.append(VerifyObserver(verifier, t.history,
                                             None if as_json else lambda r: click.echo(render_text(r), err=True)))
@@ -204,6 +208,8 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, verify_, 
         finally:
             if verifier is not None:
                 verifier.close()
+                if verifier.opts.progress is not None:
+                    verifier.opts.progress.close()
         _run_output(result, t, as_json)
 
 
@@ -257,9 +263,14 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
     from bascule.verify import verifier as v
 
     migrations = obj.migrations()
-    with obj.target() as t:
-        res = v.verify_command(t, migrations, version, v.parse_checks(checks), snapshot, exact, amcheck,
-                               progress=None if fmt != "text" else v.stderr_progress)
+    progress = v.stderr_progress() if fmt == "text" else None
+    try:
+        with obj.target() as t:
+            res = v.verify_command(t, migrations, version, v.parse_checks(checks), snapshot, exact, amcheck,
+                                   progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     if snapshot:
         if fmt == "json":
             _echo_json(res)

@@ -168,3 +168,26 @@ class _Ticker:
         if self._drawn:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+
+
+class LiveProgress:
+    """Progress of long work on stderr: on a terminal one live line with the elapsed time of the
+    current step; elsewhere (CI logs) one plain line per step."""
+
+    def __init__(self, prefix: str = "    ", stream=None):
+        self.stream = stream or sys.stderr
+        self.prefix = prefix
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._ticker: _Ticker | None = None
+
+    def __call__(self, what: str) -> None:
+        self.close()
+        if self.live:
+            self._ticker = _Ticker(self.stream, f"{self.prefix}{what}", delay=0.3)
+        else:
+            print(f"{self.prefix}{what}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None

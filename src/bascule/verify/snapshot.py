@@ -166,12 +166,12 @@ def take(conn, touch: Touch, opts: Options) -> dict:
         by_oid: dict[int, list[TableName]] = {}
         for name, oid in oids.items():
             by_oid.setdefault(oid, []).append(name)
-        for oid, names in by_oid.items():
+        for i, (oid, names) in enumerate(by_oid.items(), 1):
             st = _table_state(conn, oid)
             if st is None:
                 continue
             if opts.progress:
-                opts.progress(f"snapshot {st.name}")
+                opts.progress(f"before-snapshot of {st.name} ({i}/{len(by_oid)})")
             changed = set()
             for n in names:
                 changed |= touch.updated_columns.get(n, set()) | touch.altered_columns.get(n, set())
@@ -217,7 +217,7 @@ def compare(conn, snap: dict, touch: Touch, opts: Options, expect_rows: dict[str
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(SESSION)
-        for oid_s, before in snap["tables"].items():
+        for i, (oid_s, before) in enumerate(snap["tables"].items(), 1):
             st = _table_state(conn, int(oid_s))
             name = before["name"]
             if st is None:
@@ -227,7 +227,7 @@ def compare(conn, snap: dict, touch: Touch, opts: Options, expect_rows: dict[str
                                                name, {"before": before["count"], "after": None}))
                 continue
             if opts.progress:
-                opts.progress(f"verify {st.name}")
+                opts.progress(f"row counts and checksums of {st.name} ({i}/{len(snap['tables'])})")
             after_count = None
             if "checksums" in opts.checks and "spec" in before:
                 results.append(_compare_checksum(conn, st, before))

@@ -6,7 +6,6 @@ snapshots before each migration and verifies after it), and later inside rehears
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -78,6 +77,10 @@ def migration_touch(m: Migration) -> Touch:
         parts = item.split(".")
         key = (parts[-3] if len(parts) > 2 else None, parts[-2])
         t.updated_columns.setdefault(key, set()).add(parts[-1])
+        t.add(key)
+    for table in m.expect_rows:  # tables a DO block works on are only known from the metadata
+        parts = table.split(".")
+        t.add((parts[-2] if len(parts) > 1 else None, parts[-1]))
     return t
 
 
@@ -211,14 +214,20 @@ class VerifyObserver(Observer):
         report.snapshot_id = self._snap_id
         record(self.history, report)
         self.reports.append(report)
+        closer = getattr(self.verifier.opts.progress, "close", None)
+        if closer:
+            closer()
         if self.render:
             self.render(report)
         if not report.passed:
             raise VerificationFailed(report)
 
 
-def stderr_progress(what: str) -> None:
-    print(f"    verifying: {what}", file=sys.stderr, flush=True)
+def stderr_progress():
+    """A progress callback for the CLI (call .close() when done)."""
+    from bascule.report.text import LiveProgress
+
+    return LiveProgress(prefix="    verifying: ")
 
 
 def verify_command(target, migrations: list[Migration], version: str | None, checks: set[str], snapshot: bool,
