@@ -141,11 +141,14 @@ def _json_failure(exc: BasculeError, t, direction: str, as_json: bool) -> None:
         _echo_json(doc)
 
 
-def _run_output(result, t, as_json: bool) -> None:
+def _run_output(result, t, as_json: bool, verification: list | None = None) -> None:
     from bascule.report.text import render_plan
 
     if as_json:
-        _echo_json({"database": t.safe_url, **result.to_dict()})
+        doc = {"database": t.safe_url, **result.to_dict()}
+        if verification is not None:
+            doc["verification"] = verification
+        _echo_json(doc)
     elif result.dry_run:
         click.echo(render_plan(result, t.safe_url))
     else:
@@ -187,6 +190,7 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, verify_, 
     with obj.target() as t:
         observers = [] if as_json else [ProgressPrinter(verbose=verbose)]
         verifier = None
+        vobs = None
         if verify_ is None:
             verify_ = t.settings.verify
         if verify_ and not dry_run:
@@ -196,8 +200,9 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, verify_, 
             progress = None if as_json else stderr_progress()
             verifier = Verifier(t.url, parse_checks(checks), progress=progress)
             t.open()
-            observers.append(VerifyObserver(verifier, t.history,
-                                            None if as_json else lambda r: click.echo(render_text(r), err=True)))
+            vobs = VerifyObserver(verifier, t.history,
+                                  None if as_json else lambda r: click.echo(render_text(r), err=True))
+            observers.append(vobs)
         try:
             result = operations.apply(t, migrations, to=to, dry_run=dry_run, allow_modified=allow_modified,
                                       out_of_order=out_of_order, lock_wait=wait, observers=observers,
@@ -210,7 +215,7 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, verify_, 
                 verifier.close()
                 if verifier.opts.progress is not None:
                     verifier.opts.progress.close()
-        _run_output(result, t, as_json)
+        _run_output(result, t, as_json, [r.to_dict() for r in vobs.reports] if vobs else None)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -288,6 +293,70 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
         click.echo(render_text(res, verbose))
     if not res.passed:
         sys.exit(EXIT_FINDINGS)
+
+
+# ----------------------------------------------------------------------------- rehearse
+@cli.command(context_settings=CONTEXT)
+@click.option("--from", "from_env", metavar="ENV", help="Environment to copy (default: the database --env/--url/"
+              "DATABASE_URL/default_env would use).")
+@click.option("--snapshot", "kind", type=click.Choice(["dump", "schema", "clone"]), default="dump", show_default=True,
+              help="dump: pg_dump/pg_restore of schema and data; schema: schema only (plus bascule's history); "
+                   "clone: CREATE DATABASE ... TEMPLATE on the same server (needs --on).")
+@click.option("--on", "on", metavar="URL|ENV", help="Rehearse on this server (a database is created and dropped "
+              "there) instead of a throwaway embedded PostgreSQL.")
+@click.option("--pg-version", metavar="MAJOR", help="Version of the throwaway server (default: the source's major "
+              "version when its binaries are installed, else 18).")
+@click.option("--no-round-trip", is_flag=True, help="Skip the up → down → up check of each migration.")
+@click.option("--keep", is_flag=True, help="Keep the rehearsal database (and server) for inspection.")
+@click.option("--no-record", is_flag=True, help="Do not store the result as evidence.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--report", "report_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report to FILE (format from its extension: .json, .md, else text).")
+@click.pass_obj
+def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, keep, no_record, fmt, report_file) -> None:
+    """Apply the pending migrations to a copy of a database, time every statement, watch every
+    lock, and prove each rollback restores the schema. Exit 1 when a migration fails or a
+    rollback leaves differences; the database itself is never touched (except the evidence row)."""
+    from bascule.operations import Target, target_from_config
+    from bascule.rehearse.rehearsal import record_evidence
+    from bascule.rehearse.rehearsal import rehearse as run_rehearsal
+    from bascule.report.rehearse import render_markdown, render_text
+    from bascule.report.text import ProgressPrinter
+
+    migrations = obj.migrations()
+    source = target_from_config(obj.cfg, from_env, None) if from_env else obj.target()
+    on_url = None
+    if on:
+        on_url = on if ("://" in on or "=" in on) else target_from_config(obj.cfg, on, None).url
+    if kind == "clone" and on_url is None:
+        from bascule.errors import PlanError
+
+        raise PlanError("--snapshot clone needs --on: a clone is made inside the server that holds the source",
+                        hint="use --snapshot dump to copy onto a throwaway server")
+
+    def say(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    with source:
+        report = run_rehearsal(source, migrations, snapshot=kind, on_url=on_url, pg_version=pg_version, keep=keep,
+                               round_trip=not no_round_trip, observers=[] if fmt == "json" else [ProgressPrinter()],
+                               progress=say)
+        if not no_record:
+            report.evidence = record_evidence(report, Target(source.url, source.settings), obj.cfg.root)
+    renders = {"json": lambda: _dumps(report.to_dict()), "markdown": lambda: render_markdown(report),
+               "text": lambda: render_text(report)}
+    click.echo(renders[fmt]())
+    if report_file is not None:
+        ext = report_file.suffix.lower()
+        report_file.write_text(renders["json" if ext == ".json" else "markdown" if ext == ".md" else "text"]() + "\n")
+    if not report.passed:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _dumps(obj) -> str:
+    from bascule.report.text import dumps
+
+    return dumps(obj)
 
 
 # ----------------------------------------------------------------------------- history / validate

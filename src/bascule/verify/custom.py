@@ -5,7 +5,9 @@
     sql = "SELECT id, email FROM users WHERE email NOT LIKE '%@%.%'"
     message = "fix these rows before the app relies on the format"
 
-Each runs in a READ ONLY transaction (it cannot change anything, whatever it says) under a
+Each must be a single SELECT and runs in a READ ONLY transaction (so it cannot write to tables;
+functions with side effects outside the data, such as pg_terminate_backend, are not stopped by
+that: checks are code from the migration's author and reviewed like the migration) under a
 statement_timeout, and is reported on its own: rows found (a count and a sample) fail it.
 """
 
@@ -43,11 +45,11 @@ def run_custom(conn, checks: tuple[dict, ...] | list[dict], where: str, sample: 
             with conn.transaction():
                 conn.execute("SET TRANSACTION READ ONLY")
                 conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{timeout_ms}ms",))
-                cur = conn.execute(f"SELECT count(*) FROM ({q}) AS bascule_check")  # noqa: S608 - declared by the migration author
+                cur = conn.execute(f"SELECT count(*) FROM ({q}\n) AS bascule_check")  # noqa: S608 - declared by the migration author
                 n = cur.fetchone()[0]
                 rows = []
                 if n:
-                    cur = conn.execute(f"SELECT * FROM ({q}) AS bascule_check LIMIT {int(sample)}")  # noqa: S608
+                    cur = conn.execute(f"SELECT * FROM ({q}\n) AS bascule_check LIMIT {int(sample)}")  # noqa: S608
                     names = [d.name for d in cur.description]
                     rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         except psycopg.Error as exc:

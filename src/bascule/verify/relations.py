@@ -27,11 +27,26 @@ class Touch:
     built_indexes: list[TableName] = field(default_factory=list)
     # columns dropped or retyped by ALTER TABLE: not part of the "untouched data" checksum
     altered_columns: dict[TableName, set[str]] = field(default_factory=dict)
+    dropped: set[TableName] = field(default_factory=set)  # DROP TABLE named in the SQL
+    dropped_schemas: set[str] = field(default_factory=set)  # DROP SCHEMA ... (every table in it)
+    truncate_cascade: set[TableName] = field(default_factory=set)
+    search_path: list[str] | None = None  # last SET search_path in the script
     opaque: bool = False
+    # renames seen so far, so later statements map back to the names tables/columns had before
+    _table_renames: dict[TableName, TableName] = field(default_factory=dict)
+    _column_renames: dict[TableName, dict[str, str]] = field(default_factory=dict)
 
     def add(self, t: TableName) -> None:
-        if t not in self.tables:
+        t = self.original(t)
+        if t not in self.tables and t not in self.created:
             self.tables.append(t)
+
+    def original(self, t: TableName) -> TableName:
+        """The name a table had before the migration (follows ALTER TABLE ... RENAME TO)."""
+        return self._table_renames.get(t, t)
+
+    def original_column(self, t: TableName, col: str) -> str:
+        return self._column_renames.get(self.original(t), {}).get(col, col)
 
 
 def _rangevar(d: dict) -> TableName:
@@ -49,6 +64,82 @@ def _walk(node, touch: Touch) -> None:
             _walk(v, touch)
 
 
+def _set_columns(touch: Touch, rel: dict, target_list) -> None:
+    table = touch.original(_rangevar(rel))
+    cols = touch.updated_columns.setdefault(table, set())
+    for t in target_list or ():
+        name = t.get("ResTarget", {}).get("name")
+        if name:
+            cols.add(touch.original_column(_rangevar(rel), name))
+
+
+def _visit(tag: str, node: dict, touch: Touch) -> None:
+    for cte in (node.get("withClause") or {}).get("ctes") or ():  # data-modifying CTEs
+        q = cte.get("CommonTableExpr", {}).get("ctequery") or {}
+        for sub_tag, sub in q.items():
+            _visit(sub_tag, sub, touch)
+    rel = node.get("relation")
+    if tag in ("InsertStmt", "DeleteStmt", "MergeStmt") and rel:
+        touch.count_changing.add(touch.original(_rangevar(rel)))
+        conflict = node.get("onConflictClause") or {}
+        if conflict.get("targetList"):  # INSERT ... ON CONFLICT DO UPDATE SET col = ...
+            _set_columns(touch, rel, conflict["targetList"])
+        if tag == "MergeStmt":
+            for w in node.get("mergeWhenClauses") or ():
+                _set_columns(touch, rel, w.get("MergeWhenClause", {}).get("targetList"))
+    elif tag == "CopyStmt" and rel and node.get("is_from"):
+        touch.count_changing.add(touch.original(_rangevar(rel)))
+    elif tag == "TruncateStmt":
+        for r in node.get("relations") or ():
+            name = touch.original(_rangevar(r["RangeVar"]))
+            touch.count_changing.add(name)
+            if node.get("behavior") == "DROP_CASCADE":
+                touch.truncate_cascade.add(name)
+    elif tag == "UpdateStmt" and rel:
+        _set_columns(touch, rel, node.get("targetList"))
+    elif tag in ("CreateStmt", "CreateTableAsStmt"):
+        target = rel or (node.get("into") or {}).get("rel")
+        if target:
+            touch.created.add(_rangevar(target))
+    elif tag == "IndexStmt" and node.get("idxname"):
+        touch.built_indexes.append(((rel or {}).get("schemaname"), node["idxname"]))
+    elif tag == "AlterTableStmt" and rel:
+        for cmd in node.get("cmds") or ():
+            c = cmd.get("AlterTableCmd", {})
+            if c.get("subtype") in ("AT_DropColumn", "AT_AlterColumnType") and c.get("name"):
+                table = touch.original(_rangevar(rel))
+                touch.altered_columns.setdefault(table, set()).add(touch.original_column(_rangevar(rel), c["name"]))
+    elif tag == "RenameStmt" and rel:
+        old = touch.original(_rangevar(rel))
+        if node.get("renameType") == "OBJECT_TABLE" and node.get("newname"):
+            touch._table_renames[(rel.get("schemaname"), node["newname"])] = old
+        elif node.get("renameType") == "OBJECT_COLUMN" and node.get("subname") and node.get("newname"):
+            renames = touch._column_renames.setdefault(old, {})
+            renames[node["newname"]] = renames.pop(node["subname"], node["subname"])
+    elif tag in ("DoStmt", "CallStmt"):
+        touch.opaque = True
+    elif tag == "VariableSetStmt" and node.get("name") == "search_path":
+        path = []
+        for a in node.get("args") or ():
+            c = a.get("A_Const", {})
+            v = c.get("sval", {}).get("sval")
+            if v:
+                path += [x.strip().strip('"') for x in v.split(",")]
+        touch.search_path = path or None
+    elif tag == "DropStmt" and node.get("removeType") in ("OBJECT_TABLE", "OBJECT_SCHEMA"):
+        for obj in node.get("objects") or ():
+            items = obj.get("List", {}).get("items") if "List" in obj else [obj]
+            names = [i["String"]["sval"] for i in items or () if "String" in i]
+            if not names:
+                continue
+            if node["removeType"] == "OBJECT_SCHEMA":
+                touch.dropped_schemas.add(names[-1])
+            else:
+                t = (names[-2] if len(names) > 1 else None, names[-1])
+                touch.add(t)
+                touch.dropped.add(touch.original(t))
+
+
 def touched(statements: list[Statement]) -> Touch:
     from pglast import parser
 
@@ -61,36 +152,5 @@ def touched(statements: list[Statement]) -> Touch:
         for item in tree.get("stmts") or ():
             (tag, node), = item["stmt"].items()
             _walk(node, touch)
-            rel = node.get("relation")
-            if tag in ("InsertStmt", "DeleteStmt", "MergeStmt") and rel:
-                touch.count_changing.add(_rangevar(rel))
-            elif tag == "CopyStmt" and rel and node.get("is_from"):
-                touch.count_changing.add(_rangevar(rel))
-            elif tag == "TruncateStmt":
-                for r in node.get("relations") or ():
-                    touch.count_changing.add(_rangevar(r["RangeVar"]))
-            elif tag == "UpdateStmt" and rel:
-                cols = touch.updated_columns.setdefault(_rangevar(rel), set())
-                for t in node.get("targetList") or ():
-                    name = t.get("ResTarget", {}).get("name")
-                    if name:
-                        cols.add(name)
-            elif tag in ("CreateStmt", "CreateTableAsStmt"):
-                target = rel or (node.get("into") or {}).get("rel")
-                if target:
-                    touch.created.add(_rangevar(target))
-            elif tag == "IndexStmt" and node.get("idxname"):
-                touch.built_indexes.append(((rel or {}).get("schemaname"), node["idxname"]))
-            elif tag == "AlterTableStmt" and rel:
-                for cmd in node.get("cmds") or ():
-                    c = cmd.get("AlterTableCmd", {})
-                    if c.get("subtype") in ("AT_DropColumn", "AT_AlterColumnType") and c.get("name"):
-                        touch.altered_columns.setdefault(_rangevar(rel), set()).add(c["name"])
-            elif tag in ("DoStmt", "CallStmt"):
-                touch.opaque = True
-            elif tag == "DropStmt" and node.get("removeType") == "OBJECT_TABLE":
-                for obj in node.get("objects") or ():
-                    names = [i["String"]["sval"] for i in obj.get("List", {}).get("items", []) if "String" in i]
-                    if names:
-                        touch.add((names[-2] if len(names) > 1 else None, names[-1]))
+            _visit(tag, node, touch)
     return touch

@@ -62,18 +62,45 @@ def _table_state(conn, oid: int) -> TableState | None:
     return st
 
 
-def resolve(conn, names: list[TableName]) -> dict[TableName, int]:
-    """Names as written in the migration → OIDs of existing ordinary/partitioned tables."""
+def resolve(conn, names: list[TableName], search_path: list[str] | None = None) -> dict[TableName, int]:
+    """Names as written in the migration → OIDs of existing ordinary/partitioned tables. An
+    unqualified name is looked up in the migration's own `SET search_path` when it has one."""
     from psycopg import sql
 
     out = {}
     for schema, name in names:
-        ident = sql.Identifier(schema, name) if schema else sql.Identifier(name)
-        row = conn.execute("SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass(%s) AND c.relkind IN ('r', 'p')",
-                           (ident.as_string(conn),)).fetchone()
-        if row:
-            out[(schema, name)] = row[0]
+        candidates = [schema] if schema else (search_path or [None])
+        for sch in candidates:
+            ident = sql.Identifier(sch, name) if sch and sch != "$user" else sql.Identifier(name)
+            row = conn.execute("SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass(%s) "
+                               "AND c.relkind IN ('r', 'p')", (ident.as_string(conn),)).fetchone()
+            if row:
+                out[(schema, name)] = row[0]
+                break
     return out
+
+
+def implied_tables(conn, touch: Touch, oids: set[int]) -> set[int]:
+    """Tables the SQL does not name but whose rows it can change: foreign-key children reached
+    through ON DELETE/UPDATE CASCADE, SET NULL or SET DEFAULT (recursively), children of a
+    TRUNCATE ... CASCADE, and every table of a dropped schema."""
+    truncated = set(resolve(conn, sorted(touch.truncate_cascade, key=str), touch.search_path).values())
+    rows = conn.execute("""
+        WITH RECURSIVE kids(oid) AS (
+            SELECT c.conrelid FROM pg_constraint c
+             WHERE c.contype = 'f' AND (c.confrelid = ANY(%(all)s) AND (c.confdeltype IN ('c', 'n', 'd')
+                   OR c.confupdtype IN ('c', 'n', 'd')) OR c.confrelid = ANY(%(trunc)s))
+            UNION
+            SELECT c.conrelid FROM pg_constraint c JOIN kids k ON c.confrelid = k.oid
+             WHERE c.contype = 'f' AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd')
+                   OR k.oid = ANY(%(trunc)s))
+        )
+        SELECT oid FROM kids
+        UNION
+        SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p')""",
+        {"all": list(oids), "trunc": list(truncated), "schemas": sorted(touch.dropped_schemas)}).fetchall()
+    return {r[0] for r in rows} - oids
 
 
 def _bucket_expr(conn, st: TableState, spec: dict, row: str) -> str:
@@ -90,24 +117,30 @@ def _bucket_expr(conn, st: TableState, spec: dict, row: str) -> str:
 
 
 def _hashable(conn, st: TableState, attnums: list[int]) -> dict[int, bool]:
-    """Whether each column's type has a default hash operator class (hash_record_extended
-    needs one for every field); json, xml, point and friends do not, and are hashed as text."""
+    """Whether a column can go into hash_record_extended as it is. Hashed as text instead: types
+    without a default hash operator class (json, xml, point, ...), float4/float8 (their hash
+    of 0.0 equals the hash used for NULL), citext and columns with a nondeterministic collation
+    (their hashes ignore differences such as case that are real changes of data)."""
     rows = conn.execute("""
         WITH RECURSIVE ty AS (
-            SELECT a.attnum, coalesce(nullif(t.typbasetype, 0), t.oid) AS typ FROM pg_attribute a
-              JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %s AND a.attnum = ANY(%s)
+            SELECT a.attnum, coalesce(nullif(t.typbasetype, 0), t.oid) AS typ,
+                   coalesce((SELECT NOT co.collisdeterministic FROM pg_collation co WHERE co.oid = a.attcollation),
+                            false) AS nondeterministic
+              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %s AND a.attnum = ANY(%s)
         ), base AS (
-            SELECT ty.attnum, t.oid, t.typtype, t.typcategory, t.typelem, 0 AS depth FROM ty JOIN pg_type t ON t.oid = ty.typ
+            SELECT ty.attnum, t.oid, t.typname, t.typtype, t.typcategory, t.typelem, ty.nondeterministic, 0 AS depth
+              FROM ty JOIN pg_type t ON t.oid = ty.typ
             UNION ALL
-            SELECT b.attnum, e.oid, e.typtype, e.typcategory, e.typelem, b.depth + 1 FROM base b
-              JOIN pg_type e ON e.oid = b.typelem WHERE b.typcategory = 'A' AND b.depth < 5
+            SELECT b.attnum, e.oid, e.typname, e.typtype, e.typcategory, e.typelem, b.nondeterministic, b.depth + 1
+              FROM base b JOIN pg_type e ON e.oid = b.typelem WHERE b.typcategory = 'A' AND b.depth < 5
         )
-        SELECT attnum, bool_and(typcategory = 'A' OR EXISTS (
+        SELECT attnum, bool_and(typname NOT IN ('float4', 'float8', 'citext') AND NOT nondeterministic
+               AND (typcategory = 'A' OR EXISTS (
                    SELECT 1 FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
                     WHERE am.amname = 'hash' AND oc.opcdefault
                       AND (oc.opcintype = base.oid
                            OR (base.typtype = 'e' AND oc.opcintype = 'anyenum'::regtype)
-                           OR (base.typtype = 'r' AND oc.opcintype = 'anyrange'::regtype))))
+                           OR (base.typtype = 'r' AND oc.opcintype = 'anyrange'::regtype)))))
           FROM base GROUP BY attnum""", (st.oid, attnums)).fetchall()
     return {a: bool(ok) for a, ok in rows}
 
@@ -123,7 +156,7 @@ def _checksum(conn, st: TableState, attnums: list[int], spec: dict) -> dict:
     fields = []
     for a in attnums:
         col = _quote(conn, st.columns[a][0])
-        fields.append(f"{col}::text" if a in spec.get("as_text", []) else col)
+        fields.append(f'{col}::text COLLATE "C"' if a in spec.get("as_text", []) else col)
     row = f"ROW({', '.join(fields)})"
     bucket = _bucket_expr(conn, st, spec, row)
     if spec["method"] == "record":
@@ -149,23 +182,36 @@ def _bucket_spec(conn, st: TableState, kept: list[int]) -> dict:
         lo, hi = conn.execute(f"SELECT min({col}), max({col}) FROM {st.name}").fetchone()
         if lo is None:
             lo, hi = 0, 0
-        width = max(1, -(-(hi - lo + 1) // BUCKETS))
-        return {"kind": "range", "attnum": st.pk[0], "lo": lo, "width": width}
+        if hi - lo < 2**62:  # keep (key - lo) inside bigint
+            width = max(1, -(-(hi - lo + 1) // BUCKETS))
+            return {"kind": "range", "attnum": st.pk[0], "lo": lo, "width": width}
     if st.pk and all(a in kept for a in st.pk):
         return {"kind": "pkhash", "attnums": st.pk}
     return {"kind": "rowhash"}
 
 
-def take(conn, touch: Touch, opts: Options) -> dict:
-    """The before-snapshot of every existing table the migration names."""
-    snap: dict = {"tables": {}}
+def take(conn, touch: Touch, opts: Options, expect_rows: dict[str, str] | None = None) -> dict:
+    """The before-snapshot of every existing table the migration names or can change."""
+    snap: dict = {"tables": {}, "expect": {}, "expect_unresolved": []}
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(SESSION)
-        oids = resolve(conn, touch.tables)
+        oids = resolve(conn, touch.tables, touch.search_path)
         by_oid: dict[int, list[TableName]] = {}
         for name, oid in oids.items():
             by_oid.setdefault(oid, []).append(name)
+        for oid in sorted(implied_tables(conn, touch, set(by_oid))):
+            by_oid[oid] = []  # not named in the SQL: any change to it must be declared
+        for key, value in (expect_rows or {}).items():
+            parts = key.split(".")
+            found = resolve(conn, [(parts[-2] if len(parts) > 1 else None, parts[-1])], touch.search_path)
+            if found:
+                oid = next(iter(found.values()))
+                snap["expect"][str(oid)] = value
+                by_oid.setdefault(oid, [])
+            else:
+                snap["expect_unresolved"].append(key)
+        dropped = set(resolve(conn, sorted(touch.dropped, key=str), touch.search_path).values())
         for i, (oid, names) in enumerate(by_oid.items(), 1):
             st = _table_state(conn, oid)
             if st is None:
@@ -177,9 +223,11 @@ def take(conn, touch: Touch, opts: Options) -> dict:
                 changed |= touch.updated_columns.get(n, set()) | touch.altered_columns.get(n, set())
             kept = [a for a, (cname, _) in st.columns.items() if cname not in changed]
             count_changes = any(n in touch.count_changing for n in names)
+            pinned = snap["expect"].get(str(oid), "").strip().lower() in ("unchanged", "0", "+0", "-0")
             entry: dict = {"name": st.name, "columns": {str(a): list(v) for a, v in st.columns.items()},
-                           "kept": kept, "count_changing": count_changes, "excluded": sorted(changed)}
-            if "checksums" in opts.checks and kept and not count_changes:
+                           "kept": kept, "count_changing": count_changes, "excluded": sorted(changed),
+                           "named": bool(names), "explicit_drop": oid in dropped}
+            if "checksums" in opts.checks and kept and (not count_changes or pinned):
                 spec = _bucket_spec(conn, st, kept)
                 entry["chunks"] = _checksum(conn, st, kept, spec)  # records the hash method in spec
                 entry["spec"] = spec
@@ -214,6 +262,10 @@ def _parse_expect(text: str) -> tuple[int | None, int | None] | None:
 def compare(conn, snap: dict, touch: Touch, opts: Options, expect_rows: dict[str, str]) -> list[CheckResult]:
     """After the migration: recompute and compare with the before-snapshot."""
     results: list[CheckResult] = []
+    for key in snap.get("expect_unresolved", []):
+        results.append(CheckResult("rowcounts", f"rows: {key}", "fail",
+                                   f"expect_rows names {key}, which did not exist before the migration",
+                                   key, {"expected": expect_rows.get(key)}))
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(SESSION)
@@ -222,9 +274,16 @@ def compare(conn, snap: dict, touch: Touch, opts: Options, expect_rows: dict[str
             name = before["name"]
             if st is None:
                 if "rowcounts" in opts.checks:
-                    results.append(CheckResult("rowcounts", f"rows: {name}", "warn",
-                                               f"{name} was dropped by the migration ({before['count']} rows before)",
-                                               name, {"before": before["count"], "after": None}))
+                    declared = snap.get("expect", {}).get(oid_s)
+                    if before.get("explicit_drop", True) or (declared and declared.strip().lower() == "any"):
+                        results.append(CheckResult("rowcounts", f"rows: {name}", "warn",
+                                                   f"{name} was dropped by the migration ({before['count']} rows before)",
+                                                   name, {"before": before["count"], "after": None}))
+                    else:
+                        results.append(CheckResult("rowcounts", f"rows: {name}", "fail",
+                                                   f"{name} ({before['count']} rows) disappeared although the migration "
+                                                   "does not drop it by name (DROP SCHEMA ... CASCADE?)", name,
+                                                   {"before": before["count"], "after": None}))
                 continue
             if opts.progress:
                 opts.progress(f"row counts and checksums of {st.name} ({i}/{len(snap['tables'])})")
@@ -236,20 +295,15 @@ def compare(conn, snap: dict, touch: Touch, opts: Options, expect_rows: dict[str
                 if after_count is None:
                     after_count = _count(conn, st, Options(opts.checks, opts.exact_count_max_rows,
                                                            opts.exact or before["count_method"] == "exact"))["count"]
-                results.append(_compare_count(name, st.name, before, after_count, touch, expect_rows))
+                declared = snap.get("expect", {}).get(oid_s)
+                results.append(_compare_count(st.name, before, after_count, touch, declared))
     return results
 
 
-def _compare_count(name: str, now_name: str, before: dict, after: int, touch: Touch,
-                   expect_rows: dict[str, str]) -> CheckResult:
+def _compare_count(now_name: str, before: dict, after: int, touch: Touch, declared: str | None) -> CheckResult:
     delta = after - before["count"]
     figures = {"before": before["count"], "after": after, "delta": delta, "method": before["count_method"]}
     label = f"rows: {now_name}"
-    declared = None
-    for key in (name, now_name, name.split(".")[-1], now_name.split(".")[-1]):
-        if key in expect_rows:
-            declared = expect_rows[key]
-            break
     if declared is not None:
         rng = _parse_expect(declared)
         figures["expected"] = declared
@@ -263,6 +317,10 @@ def _compare_count(name: str, now_name: str, before: dict, after: int, touch: To
                            "exact counts skipped above the size limit (use --exact)", now_name, figures)
     if delta == 0:
         return CheckResult("rowcounts", label, "pass", f"{now_name}: {after} rows, unchanged", now_name, figures)
+    if not before.get("named", True):
+        return CheckResult("rowcounts", label, "fail", f"{now_name}: {before['count']} → {after} rows ({delta:+d}) "
+                           "through a cascade (foreign key ON DELETE/UPDATE, TRUNCATE ... CASCADE); declare "
+                           "expect_rows if this is intended", now_name, figures)
     if before.get("count_changing"):
         return CheckResult("rowcounts", label, "pass", f"{now_name}: {before['count']} → {after} rows ({delta:+d}) "
                            "by the migration's INSERT/DELETE/COPY/TRUNCATE/MERGE; declare expect_rows to pin it",

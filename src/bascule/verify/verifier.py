@@ -87,7 +87,7 @@ def migration_touch(m: Migration) -> Touch:
 def _scope(conn, touch: Touch) -> list[str]:
     """Tables the health checks look at: those the migration names, and tables whose foreign
     keys point at them (deleting parent rows is how orphans appear)."""
-    oids = set(resolve(conn, touch.tables).values())
+    oids = set(resolve(conn, touch.tables, touch.search_path).values())
     if not oids:
         return []
     rows = conn.execute(
@@ -122,7 +122,7 @@ class Verifier:
             self._conn = None
 
     def snapshot(self, m: Migration) -> dict:
-        snap = take(self.conn, migration_touch(m), self.opts)
+        snap = take(self.conn, migration_touch(m), self.opts, m.expect_rows)
         snap["version"] = m.version
         snap["checksum"] = m.checksum
         snap["taken_at"] = time.time()
@@ -148,16 +148,18 @@ class Verifier:
         if checks & {"constraints", "indexes", "leftovers"}:
             from bascule.verify import health
 
-            if "constraints" in checks and scope:
+            # No table named (a DO block, dynamic SQL): look at the whole database rather than nothing.
+            where = scope or None
+            if "constraints" in checks:
                 self._progress("constraints")
-                report.results += health.constraint_checks(conn, scope)
-            if "indexes" in checks and scope:
+                report.results += health.constraint_checks(conn, where)
+            if "indexes" in checks:
                 self._progress("indexes")
                 from psycopg import sql
 
                 built = [(sql.Identifier(ix[0], ix[1]) if ix[0] else sql.Identifier(ix[1])).as_string(conn)
                          for ix in touch.built_indexes]
-                report.results += health.index_checks(conn, scope, built if self.amcheck else None)
+                report.results += health.index_checks(conn, where, built if self.amcheck else None)
             if "leftovers" in checks:
                 self._progress("leftovers")
                 report.results += health.leftover_checks(conn, online_in_progress)
@@ -260,6 +262,10 @@ def verify_command(target, migrations: list[Migration], version: str | None, che
         if snapshot:
             if st.state not in ("pending", "failed"):
                 raise PlanError(f"{m.label} is {st.state}; a before-snapshot must be taken before it is applied")
+            if st.record is not None and (st.record.statements_done or 0) > 0:
+                raise PlanError(f"{m.label} is partly applied ({st.record.statements_done} statements done): "
+                                "there is no before-state left to snapshot",
+                                hint="its before/after checks are skipped; the health and custom checks still run")
             h.ensure()
             snap = ver.snapshot(m)
             eid = h.add_evidence("verify_snapshot", m.version, m.checksum, None, snap)
