@@ -337,12 +337,13 @@ def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, keep, no_r
     def say(msg: str) -> None:
         click.echo(msg, err=True)
 
-    with source:
-        report = run_rehearsal(source, migrations, snapshot=kind, on_url=on_url, pg_version=pg_version, keep=keep,
-                               round_trip=not no_round_trip, observers=[] if fmt == "json" else [ProgressPrinter()],
-                               progress=say)
-        if not no_record:
-            report.evidence = record_evidence(report, Target(source.url, source.settings), obj.cfg.root)
+    # The source is not kept open during the rehearsal: a clone needs it free of other sessions.
+    report = run_rehearsal(source, migrations, snapshot=kind, on_url=on_url, pg_version=pg_version, keep=keep,
+                           round_trip=not no_round_trip, observers=[] if fmt == "json" else [ProgressPrinter()],
+                           progress=say)
+    if not no_record:
+        with Target(source.url, source.settings) as evidence_target:
+            report.evidence = record_evidence(report, evidence_target, obj.cfg.root)
     renders = {"json": lambda: _dumps(report.to_dict()), "markdown": lambda: render_markdown(report),
                "text": lambda: render_text(report)}
     click.echo(renders[fmt]())

@@ -1,0 +1,131 @@
+"""Copy the database a rehearsal is for onto the rehearsal server.
+
+* clone:  CREATE DATABASE ... TEMPLATE source, when both live in the same cluster (fast: a file
+          copy; needs no other session connected to the source);
+* dump:   pg_dump -Fc to a file, pg_restore --jobs 2 into the rehearsal database;
+* schema: the same with --schema-only (the migrations' history rows come along: bascule.* data
+          is always copied so the rehearsal knows what is pending).
+
+pg_dump/pg_restore come from the rehearsal server's binaries (PostgreSQL 18 by default), which
+can dump any older server. Before copying, the source size is checked against free disk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bascule.errors import BasculeError, DatabaseError
+from bascule.targets.connect import connect, redact_url, scrub
+
+KINDS = ("clone", "dump", "schema")
+
+
+class RehearsalError(BasculeError):
+    exit_code = 3
+
+
+@dataclass
+class CopyResult:
+    kind: str
+    source_bytes: int
+    seconds: float
+    database: str
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def source_info(url: str) -> dict:
+    with connect(url, application_name="bascule-rehearse") as c:
+        row = c.execute("SELECT current_database(), pg_database_size(current_database()), "
+                        "current_setting('server_version_num')::int, "
+                        "(SELECT array_agg(extname ORDER BY extname) FROM pg_extension)").fetchone()
+    return {"database": row[0], "bytes": row[1], "server_version": row[2], "extensions": row[3] or []}
+
+
+def check_disk(need_bytes: int, where: Path, what: str) -> None:
+    free = shutil.disk_usage(where).free
+    if need_bytes * 1.2 > free:
+        raise RehearsalError(
+            f"not enough disk for the {what}: needs about {need_bytes * 1.2 / 2**30:.1f} GiB, "
+            f"{free / 2**30:.1f} GiB free in {where}",
+            hint="free some space, use --snapshot schema, or rehearse --on a server with room")
+
+
+def check_extensions(source_exts: list[str], rehearsal_url: str) -> None:
+    """Every extension the source uses must be installable on the rehearsal server."""
+    with connect(rehearsal_url, application_name="bascule-rehearse") as c:
+        available = {r[0] for r in c.execute("SELECT name FROM pg_available_extensions").fetchall()}
+    missing = [e for e in source_exts if e not in available]
+    if missing:
+        raise RehearsalError(
+            f"the rehearsal server lacks extension(s) the source uses: {', '.join(missing)}",
+            hint="install them on the rehearsal server (e.g. the postgresql-NN-" + missing[0].replace("_", "-")
+                 + " package, or the contrib package), or rehearse --on a server that has them")
+
+
+def _run(args: list[str], what: str, url_for_scrub: str, env: dict | None = None) -> None:
+    res = subprocess.run(args, capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        err = scrub(res.stderr.strip(), url_for_scrub)
+        raise RehearsalError(f"{what} failed: {err.splitlines()[-1] if err else 'exit ' + str(res.returncode)}",
+                             hint=err[-800:] if err else None)
+
+
+def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsal_url: str, database: str,
+                  bindir: Path, workdir: Path, progress=print) -> CopyResult:
+    """Create `database` on the rehearsal server from the source. rehearsal_admin_url points at a
+    maintenance database on the rehearsal server (to run CREATE DATABASE)."""
+    from psycopg import sql
+
+    if kind not in KINDS:
+        raise RehearsalError(f"unknown snapshot kind {kind!r}", hint=f"choose one of {', '.join(KINDS)}")
+    info = source_info(source_url)
+    t0 = time.perf_counter()
+    with connect(rehearsal_admin_url, application_name="bascule-rehearse") as admin:
+        if kind == "clone":
+            progress(f"cloning {info['database']} ({info['bytes'] / 2**20:.0f} MiB) with CREATE DATABASE ... TEMPLATE")
+            try:
+                admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(database), sql.Identifier(info["database"])))
+            except Exception as exc:
+                raise RehearsalError(f"clone failed: {str(exc).strip().splitlines()[0]}",
+                                     hint="clone needs the source on the rehearsal server and no other session "
+                                          "connected to it; use --snapshot dump otherwise") from None
+            return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database)
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    check_extensions(info["extensions"], rehearsal_url)
+    dump_file = workdir / "source.dump"
+    if kind == "dump":
+        check_disk(info["bytes"] * 3, workdir, "dump and its restore")  # dump file + restored copy + indexes
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    progress(f"pg_dump of {redact_url(source_url)} ({info['bytes'] / 2**20:.0f} MiB on disk, {kind})")
+    args = [str(bindir / "pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={dump_file}",
+            source_url]
+    if kind == "schema":
+        args.insert(1, "--schema-only")
+    _run(args, "pg_dump", source_url, env)
+    if kind == "schema":
+        # the history must come along, or every migration would look pending
+        _run([str(bindir / "pg_dump"), "--format=custom", "--data-only", "--schema=bascule",
+              f"--file={workdir / 'history.dump'}", source_url], "pg_dump of bascule's history", source_url, env)
+    progress(f"pg_restore ({dump_file.stat().st_size / 2**20:.0f} MiB dump) into the rehearsal database")
+    _run([str(bindir / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--jobs=2",
+          f"--dbname={rehearsal_url}", str(dump_file)], "pg_restore", rehearsal_url, env)
+    if kind == "schema" and (workdir / "history.dump").exists():
+        _run([str(bindir / "pg_restore"), "--data-only", "--exit-on-error",
+              f"--dbname={rehearsal_url}", str(workdir / "history.dump")], "pg_restore of history", rehearsal_url, env)
+    return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database)
+
+
+def scratch_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="bascule-rehearse-"))
+
+
+__all__ = ["KINDS", "CopyResult", "RehearsalError", "copy_database", "scratch_dir", "source_info", "DatabaseError"]

@@ -1,0 +1,218 @@
+"""`bascule rehearse`: copy the database, apply the pending migrations through the same Runner
+as `bascule up` with a profiler attached, and prove each migration's rollback restores the
+schema (up → down → up), then report and keep the evidence."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bascule.config import Settings
+from bascule.errors import BasculeError
+from bascule.migration import Migration
+from bascule.operations import Target
+from bascule.rehearse.copy import CopyResult, copy_database, scratch_dir, source_info
+from bascule.targets.connect import redact_url
+
+
+@dataclass
+class MigrationRehearsal:
+    version: str
+    name: str
+    checksum: str
+    status: str = "pending"  # applied | failed | not run
+    error: str | None = None
+    duration_ms: float = 0.0
+    statements: list[dict] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    round_trip: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
+class RehearsalReport:
+    source: str
+    source_server_version: int
+    rehearsal_server_version: int | None = None
+    snapshot: CopyResult | None = None
+    migrations: list[MigrationRehearsal] = field(default_factory=list)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    duration_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    evidence: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(m.status == "applied" and m.round_trip.get("verdict") in (None, "reversible", "not reversible",
+                                                                               "skipped")
+                   for m in self.migrations)
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "source_server_version": self.source_server_version,
+                "rehearsal_server_version": self.rehearsal_server_version,
+                "snapshot": self.snapshot.to_dict() if self.snapshot else None, "passed": self.passed,
+                "started_at": self.started_at, "duration_s": round(self.duration_s, 3), "notes": self.notes,
+                "evidence": self.evidence, "migrations": [m.to_dict() for m in self.migrations]}
+
+
+def _with_dbname(url: str, dbname: str) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(url, dbname=dbname)
+
+
+def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump", on_url: str | None = None,
+             pg_version: str | None = None, keep: bool = False, round_trip: bool = True,
+             settings: Settings | None = None, observers=(), progress=print) -> RehearsalReport:
+    from bascule import operations
+    from bascule.rehearse.fingerprint import diff, fingerprint
+    from bascule.rehearse.observe import StatementProfiler
+    from bascule.targets.embedded import EmbeddedServer, find_bindir, wheel_bindir
+
+    t0 = time.perf_counter()
+    info = source_info(source.url)
+    report = RehearsalReport(redact_url(source.url), info["server_version"])
+    workdir = scratch_dir()
+    server = None
+    dbname = "bascule_rehearsal_" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    admin_url = rehearsal_url = None
+    try:
+        if on_url is None:
+            major = str(info["server_version"] // 10000)
+            version = pg_version
+            if version is None and major != "18":
+                try:
+                    find_bindir(major)
+                    version = major
+                except BasculeError:
+                    report.notes.append(f"no PostgreSQL {major} binaries here: rehearsing a {major} database on "
+                                        "PostgreSQL 18; timings and locks may differ")
+            progress(f"starting a throwaway PostgreSQL {version or '18'} for the rehearsal")
+            server = EmbeddedServer(workdir / "embedded", version=version, database="postgres")
+            server.start()
+            admin_url, rehearsal_url, bindir = server.url("postgres"), server.url(dbname), server.bindir
+        else:
+            admin_url, rehearsal_url = on_url, _with_dbname(on_url, dbname)
+            bindir = wheel_bindir() or find_bindir(None)
+        report.snapshot = copy_database(snapshot, source.url, admin_url, rehearsal_url, dbname, bindir, workdir,
+                                        progress=progress)
+        progress(f"snapshot ready in {report.snapshot.seconds:.1f} s")
+        target = Target(rehearsal_url, settings or source.settings).open()
+        report.rehearsal_server_version = target.conn.info.server_version
+        try:
+            _run_migrations(report, target, migrations, round_trip, observers, progress, operations,
+                            fingerprint, diff, StatementProfiler)
+        finally:
+            target.close()
+    finally:
+        report.duration_s = time.perf_counter() - t0
+        if keep:
+            report.notes.append(f"kept the rehearsal database {dbname} at {redact_url(rehearsal_url or '')}")
+        else:
+            _cleanup(server, admin_url if on_url else None, dbname)
+            shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def _cleanup(server, admin_url: str | None, dbname: str) -> None:
+    if server is not None:
+        server.destroy()
+        return
+    if admin_url:
+        from psycopg import sql
+
+        from bascule.targets.connect import connect
+
+        with connect(admin_url) as c:
+            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def _run_migrations(report, target, migrations, round_trip, observers, progress, operations, fingerprint, diff,
+                    StatementProfiler) -> None:
+    states = operations.status(target, migrations)
+    pending = [s.migration for s in states if s.state in ("pending", "failed") and s.migration is not None
+               and not s.migration.repeatable]
+    if not pending:
+        report.notes.append("nothing pending: the copy is up to date")
+        return
+    progress(f"{len(pending)} pending migration(s) to rehearse")
+    for m in pending:
+        mr = MigrationRehearsal(m.version, m.name, m.checksum)
+        report.migrations.append(mr)
+        before = fingerprint(target.conn) if round_trip else None
+        profiler = StatementProfiler(target.url, target.conn.info.backend_pid)
+        try:
+            res = operations.apply(target, migrations, to=m.version, out_of_order=True,
+                                   observers=[*observers, profiler])
+            mr.status = "applied"
+            mr.duration_ms = sum(o.duration_ms for o in res.outcomes)
+        except BasculeError as exc:
+            mr.status = "failed"
+            mr.error = exc.message
+            progress(f"  {m.label} failed in rehearsal: {exc.message}")
+        finally:
+            mr.statements = [r for r in profiler.records if r.get("version") == m.version]
+            try:
+                mr.summary = profiler.migration_summary(m.version, "up")
+            except KeyError:  # no statement ran (empty script, or failed before the first)
+                mr.summary = {}
+            profiler.close()
+        if mr.status == "failed":
+            for rest in pending[pending.index(m) + 1:]:
+                report.migrations.append(MigrationRehearsal(rest.version, rest.name, rest.checksum, status="not run"))
+            break
+        if not round_trip:
+            mr.round_trip = {"verdict": "skipped"}
+            continue
+        if m.down is None:
+            mr.round_trip = {"verdict": "not reversible", "detail": "the migration has no down script"}
+            continue
+        try:
+            operations.rollback(target, migrations, steps=1, observers=list(observers))
+        except BasculeError as exc:
+            mr.round_trip = {"verdict": "down failed", "detail": exc.message}
+            break
+        after = fingerprint(target.conn)
+        differences = diff(before, after)
+        try:
+            operations.apply(target, migrations, to=m.version, out_of_order=True, observers=list(observers))
+            again = "up again: ok"
+        except BasculeError as exc:
+            again = f"up again failed: {exc.message}"
+        major = [d for d in differences if d.severity == "error"]
+        mr.round_trip = {
+            "verdict": "reversible" if not major and again == "up again: ok" else "differences",
+            "differences": [d.to_dict() | {"message": d.message} for d in differences],
+            "up_again": again,
+        }
+        if again != "up again: ok":
+            break
+
+
+def record_evidence(report: RehearsalReport, source: Target, project_root: Path) -> str:
+    """Store the report where the review workflow finds it: the source's bascule schema, or a JSON
+    file in the project when that database is not writable."""
+    payload = report.to_dict()
+    try:
+        source.open()
+        h = source.history
+        h.ensure()
+        eid = h.add_evidence("rehearsal", None, None, report.passed, payload)
+        h.event("rehearsed", None, None, None, {
+            "evidence_id": eid, "passed": report.passed, "snapshot": payload["snapshot"],
+            "migrations": [{"version": m.version, "checksum": m.checksum, "status": m.status,
+                            "round_trip": m.round_trip.get("verdict")} for m in report.migrations]})
+        return f"bascule.evidence id {eid}"
+    except Exception as exc:  # read-only replica, no privileges: keep it in the project instead
+        folder = project_root / ".bascule" / "evidence"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"rehearsal-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+        payload["evidence_note"] = f"source database not writable ({type(exc).__name__}); stored here"
+        path.write_text(json.dumps(payload, indent=2, default=str))
+        return str(path)

@@ -1,0 +1,105 @@
+"""Rehearsal reports: a terminal summary and a Markdown report with a per-statement timeline."""
+
+from __future__ import annotations
+
+
+def _ms(v) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0f} ms" if v < 1000 else f"{v / 1000:.2f} s"
+
+
+def _bytes(v) -> str:
+    if v is None:
+        return "-"
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(v) < 1024 or unit == "GB":
+            return f"{v:.0f} {unit}" if unit == "B" else f"{v:.1f} {unit}"
+        v /= 1024
+    return str(v)
+
+
+def _verdict(m) -> str:
+    rt = m.round_trip or {}
+    v = rt.get("verdict")
+    if v == "differences":
+        errs = [d for d in rt.get("differences", []) if d.get("severity") == "error"]
+        return f"round trip: {len(errs)} difference(s)" + ("" if rt.get("up_again", "").endswith("ok")
+                                                          else f"; {rt.get('up_again')}")
+    if v == "down failed":
+        return f"round trip: down failed ({rt.get('detail')})"
+    return f"round trip: {v}" if v else ""
+
+
+def _ver(n) -> str:
+    return f"{n // 10000}.{n % 10000}" if n else "?"
+
+
+def render_text(report) -> str:
+    snap = report.snapshot
+    head = (f"rehearsal of {len(report.migrations)} migration(s) from {report.source} "
+            f"(PostgreSQL {_ver(report.source_server_version)}) on PostgreSQL {_ver(report.rehearsal_server_version)}")
+    if snap:
+        head += f"; {snap.kind} snapshot of {_bytes(snap.source_bytes)} in {snap.seconds:.1f} s"
+    lines = [head]
+    for m in report.migrations:
+        s = m.summary or {}
+        lines.append(f"  {m.version} {m.name}: {m.status}" + (f" in {_ms(m.duration_ms)}" if m.status == "applied" else "")
+                     + (f" — {m.error}" if m.error else ""))
+        if s:
+            ael = s.get("longest_access_exclusive")
+            parts = [f"WAL {_bytes(s.get('wal_bytes'))}"]
+            if ael:
+                parts.append(f"ACCESS EXCLUSIVE on {ael['relation']} held {_ms(ael['ms'])}")
+            elif s.get("strongest_lock"):
+                sl = s["strongest_lock"]
+                parts.append(f"strongest lock {sl['mode']} on {sl['relation']} ({_ms(sl['ms'])})")
+            if s.get("rewritten_tables"):
+                parts.append("rewrites " + ", ".join(s["rewritten_tables"]))
+            lines.append("      " + "; ".join(parts))
+        slow = sorted((r for r in m.statements if r.get("ms") is not None), key=lambda r: -r["ms"])[:3]
+        for r in slow:
+            if r["ms"] >= 100 or r is slow[0]:
+                lines.append(f"      slowest: line {r['line']}: {r['preview'][:70]} ({_ms(r['ms'])})")
+        if m.round_trip:
+            lines.append(f"      {_verdict(m)}")
+            for d in (m.round_trip.get("differences") or [])[:10]:
+                lines.append(f"        - {d['message']}")
+    for n in report.notes:
+        lines.append(f"note: {n}")
+    if report.evidence:
+        lines.append(f"evidence: {report.evidence}")
+    lines.append("verdict: " + ("PASSED" if report.passed else "FAILED"))
+    return "\n".join(lines)
+
+
+def render_markdown(report) -> str:
+    out = [f"## Rehearsal: {'PASSED' if report.passed else 'FAILED'}", "",
+           f"- source: `{report.source}` (PostgreSQL {_ver(report.source_server_version)})",
+           f"- rehearsed on PostgreSQL {_ver(report.rehearsal_server_version)}"
+           + (f", {report.snapshot.kind} snapshot of {_bytes(report.snapshot.source_bytes)}" if report.snapshot else ""),
+           f"- started {report.started_at}, took {report.duration_s:.1f} s", ""]
+    for m in report.migrations:
+        out.append(f"### {m.version} {m.name}: {m.status}" + (f" ({_ms(m.duration_ms)})" if m.duration_ms else ""))
+        if m.error:
+            out.append(f"\n> {m.error}\n")
+        if m.statements:
+            out += ["", "| # | line | statement | time | rows | WAL | strongest lock | rewrite |",
+                    "|---|---|---|---|---|---|---|---|"]
+            for r in m.statements:
+                sl = r.get("strongest_lock") or {}
+                lock = f"{sl.get('mode', '')} on {sl.get('relation', '')} ({_ms(sl.get('ms'))})" if sl else ""
+                if sl.get("inherited"):
+                    lock += " (held since an earlier statement)"
+                prev = r["preview"][:80].replace("|", "\\|")
+                out.append(f"| {r['index'] + 1} | {r['line']} | `{prev}` | {_ms(r.get('ms'))} | "
+                           f"{r.get('rows') if r.get('rows') is not None else ''} | {_bytes(r.get('wal_bytes'))} | "
+                           f"{lock} | {', '.join(r.get('rewritten') or [])} |")
+        if m.round_trip:
+            out += ["", f"**{_verdict(m)}**"]
+            for d in m.round_trip.get("differences") or []:
+                out.append(f"- {d['message']}")
+        out.append("")
+    for n in report.notes:
+        out.append(f"_note: {n}_")
+    return "\n".join(out)

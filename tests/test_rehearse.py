@@ -1,0 +1,91 @@
+"""`bascule rehearse` end to end: a copy of the database, profiled migrations, rollback round trips."""
+
+from __future__ import annotations
+
+import json
+
+BASE = """CREATE TABLE users (id int PRIMARY KEY, email text, score int);
+INSERT INTO users SELECT g, 'u' || g || '@x.org', g FROM generate_series(1, 20000) g;
+CREATE INDEX users_email_idx ON users (email);
+"""
+
+
+def _report(p, *args, check=0):
+    res = p.run("rehearse", "--format", "json", *args, check=check, timeout=300)
+    return json.loads(res.stdout), res
+
+
+def test_round_trip_catches_an_index_the_down_forgets(project):
+    p = project
+    p.add("0001", "base", BASE, "DROP TABLE users;")
+    p.run("up")
+    # up drops a column (and with it, silently, its index); down re-adds only the column
+    p.add("0002", "drop_email", "ALTER TABLE users DROP COLUMN email;", "ALTER TABLE users ADD COLUMN email text;")
+    doc, res = _report(p, check=1)
+    m = doc["migrations"][0]
+    assert m["status"] == "applied" and m["round_trip"]["verdict"] == "differences"
+    msgs = [d["message"] for d in m["round_trip"]["differences"]]
+    assert any("users_email_idx" in x and "missing after down" in x for x in msgs), msgs
+    assert doc["passed"] is False
+    # the source database itself was not touched
+    assert p.status()["0002"]["state"] == "pending"
+    assert p.db.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
+                       "AND column_name = 'email'") == 1
+    # and the result is kept as evidence for review
+    assert p.db.scalar("SELECT count(*) FROM bascule.evidence WHERE kind = 'rehearsal' AND passed = false") == 1
+    assert any(e["event"] == "rehearsed" for e in p.events())
+
+
+def test_rewrite_and_locks_are_observed(project):
+    p = project
+    p.add("0001", "base", BASE, "DROP TABLE users;")
+    p.run("up")
+    p.add("0002", "widen", "ALTER TABLE users ALTER COLUMN score TYPE bigint;",
+          "ALTER TABLE users ALTER COLUMN score TYPE int;")
+    p.add("0003", "index", "CREATE INDEX CONCURRENTLY users_score_idx ON users (score);",
+          "DROP INDEX CONCURRENTLY users_score_idx;")
+    p.add("0004", "no_down", "ALTER TABLE users ADD COLUMN nick text;")
+    doc, res = _report(p)
+    by = {m["version"]: m for m in doc["migrations"]}
+    widen = by["0002"]["summary"]
+    assert "users" in " ".join(widen["rewritten_tables"])
+    assert widen["longest_access_exclusive"]["ms"] > 0
+    idx = by["0003"]
+    assert idx["summary"]["longest_access_exclusive"] is None
+    modes = {lk["mode"] for r in idx["statements"] for lk in r["locks"]}
+    assert "ShareUpdateExclusiveLock" in modes and "AccessExclusiveLock" not in modes
+    assert by["0002"]["round_trip"]["verdict"] == "reversible"
+    assert by["0004"]["round_trip"]["verdict"] == "not reversible"
+    assert doc["passed"] is True and doc["snapshot"]["kind"] == "dump"
+    md = p.run("rehearse", "--format", "markdown", "--no-record", timeout=300).stdout
+    assert md.startswith("## Rehearsal: PASSED") and "| # | line | statement |" in md
+
+
+def test_failing_migration_in_rehearsal(project):
+    p = project
+    p.add("0001", "base", BASE, "DROP TABLE users;")
+    p.run("up")
+    p.add("0002", "ok", "ALTER TABLE users ADD COLUMN a int;", "ALTER TABLE users DROP COLUMN a;")
+    p.add("0003", "boom", "ALTER TABLE users ADD COLUMN b int;\nSELECT 1/0;\n", "ALTER TABLE users DROP COLUMN b;")
+    p.add("0004", "after", "ALTER TABLE users ADD COLUMN c int;")
+    doc, res = _report(p, "--snapshot", "schema", check=1)
+    states = [(m["version"], m["status"]) for m in doc["migrations"]]
+    assert states == [("0002", "applied"), ("0003", "failed"), ("0004", "not run")]
+    assert doc["migrations"][0]["round_trip"]["verdict"] == "reversible"
+    assert "division by zero" in doc["migrations"][1]["error"]
+    assert doc["snapshot"]["kind"] == "schema"
+
+
+def test_clone_on_the_same_server(project):
+    p = project
+    p.add("0001", "base", BASE, "DROP TABLE users;")
+    p.run("up")
+    p.add("0002", "a", "ALTER TABLE users ADD COLUMN a int;", "ALTER TABLE users DROP COLUMN a;")
+    admin = p.db.server.url("postgres")
+    doc, res = _report(p, "--snapshot", "clone", "--on", admin, "--no-record")
+    assert doc["snapshot"]["kind"] == "clone" and doc["passed"] is True
+    # the rehearsal database was dropped again
+    left = p.db.scalar("SELECT count(*) FROM pg_database WHERE datname LIKE 'bascule_rehearsal_%'")
+    assert left == 0
+    res = p.run("rehearse", "--snapshot", "clone", check=2)
+    assert "needs --on" in res.stderr
