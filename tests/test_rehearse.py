@@ -89,3 +89,25 @@ def test_clone_on_the_same_server(project):
     assert left == 0
     res = p.run("rehearse", "--snapshot", "clone", check=2)
     assert "needs --on" in res.stderr
+
+
+def test_load_probe_sees_plain_create_index_block_writes_and_not_concurrently(project):
+    p = project
+    p.add("0001", "base", "CREATE TABLE events (id int PRIMARY KEY, kind text, payload text);\n"
+                          "INSERT INTO events SELECT g, 'k' || (g % 50), repeat('x', 200) FROM generate_series(1, 300000) g;\n",
+          "DROP TABLE events;")
+    p.run("up")
+    p.add("0002", "plain", "CREATE INDEX events_kind_idx ON events (kind, payload);", "DROP INDEX events_kind_idx;")
+    p.add("0003", "concurrent", "CREATE INDEX CONCURRENTLY events_kind2_idx ON events (kind, payload);",
+          "DROP INDEX CONCURRENTLY events_kind2_idx;")
+    doc, res = _report(p, "--load", "2", "--no-round-trip", "--no-record")
+    by = {m["version"]: m for m in doc["migrations"]}
+    plain = by["0002"]["load"][0]
+    conc = by["0003"]["load"][0]
+    assert plain["probes"] > 0 and conc["probes"] > 0
+    # plain CREATE INDEX holds SHARE: writers wait for the whole build
+    assert plain["writes_blocked"] >= 1
+    assert plain["max_wait_ms"] >= 0.5 * plain["statement_ms"]
+    # CONCURRENTLY holds SHARE UPDATE EXCLUSIVE: writers keep going
+    assert conc["writes_blocked"] == 0
+    assert "load:" in p.run("rehearse", "--load", "1", "--no-round-trip", "--no-record", timeout=300).stdout

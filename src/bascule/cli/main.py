@@ -307,13 +307,17 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
 @click.option("--pg-version", metavar="MAJOR", help="Version of the throwaway server (default: the source's major "
               "version when its binaries are installed, else 18).")
 @click.option("--no-round-trip", is_flag=True, help="Skip the up → down → up check of each migration.")
+@click.option("--load", type=click.IntRange(0, 64), default=0, metavar="N",
+              help="Run N client threads of small reads and writes on the touched tables while migrating; "
+                   "report how long they were blocked.")
 @click.option("--keep", is_flag=True, help="Keep the rehearsal database (and server) for inspection.")
 @click.option("--no-record", is_flag=True, help="Do not store the result as evidence.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--report", "report_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report to FILE (format from its extension: .json, .md, else text).")
 @click.pass_obj
-def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, keep, no_record, fmt, report_file) -> None:
+def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, load, keep, no_record, fmt,
+             report_file) -> None:
     """Apply the pending migrations to a copy of a database, time every statement, watch every
     lock, and prove each rollback restores the schema. Exit 1 when a migration fails or a
     rollback leaves differences; the database itself is never touched (except the evidence row)."""
@@ -340,7 +344,7 @@ def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, keep, no_r
     # The source is not kept open during the rehearsal: a clone needs it free of other sessions.
     report = run_rehearsal(source, migrations, snapshot=kind, on_url=on_url, pg_version=pg_version, keep=keep,
                            round_trip=not no_round_trip, observers=[] if fmt == "json" else [ProgressPrinter()],
-                           progress=say)
+                           progress=say, load=load)
     if not no_record:
         with Target(source.url, source.settings) as evidence_target:
             report.evidence = record_evidence(report, evidence_target, obj.cfg.root)

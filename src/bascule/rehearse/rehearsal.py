@@ -30,6 +30,7 @@ class MigrationRehearsal:
     statements: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     round_trip: dict = field(default_factory=dict)
+    load: list[dict] = field(default_factory=list)  # load probe results per statement (--load)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -69,7 +70,7 @@ def _with_dbname(url: str, dbname: str) -> str:
 
 def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump", on_url: str | None = None,
              pg_version: str | None = None, keep: bool = False, round_trip: bool = True,
-             settings: Settings | None = None, observers=(), progress=print) -> RehearsalReport:
+             settings: Settings | None = None, observers=(), progress=print, load: int = 0) -> RehearsalReport:
     from bascule import operations
     from bascule.rehearse.fingerprint import diff, fingerprint
     from bascule.rehearse.observe import StatementProfiler
@@ -107,7 +108,7 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
         report.rehearsal_server_version = target.conn.info.server_version
         try:
             _run_migrations(report, target, migrations, round_trip, observers, progress, operations,
-                            fingerprint, diff, StatementProfiler)
+                            fingerprint, diff, StatementProfiler, load)
         finally:
             target.close()
     finally:
@@ -134,7 +135,7 @@ def _cleanup(server, admin_url: str | None, dbname: str) -> None:
 
 
 def _run_migrations(report, target, migrations, round_trip, observers, progress, operations, fingerprint, diff,
-                    StatementProfiler) -> None:
+                    StatementProfiler, load: int = 0) -> None:
     states = operations.status(target, migrations)
     pending = [s.migration for s in states if s.state in ("pending", "failed") and s.migration is not None
                and not s.migration.repeatable]
@@ -142,6 +143,31 @@ def _run_migrations(report, target, migrations, round_trip, observers, progress,
         report.notes.append("nothing pending: the copy is up to date")
         return
     progress(f"{len(pending)} pending migration(s) to rehearse")
+    probe = None
+    if load:
+        from bascule.rehearse.load import LoadProbe, probe_tables
+
+        tables = probe_tables(target.conn, pending)
+        if tables:
+            probe = LoadProbe(target.url, load, tables)
+            progress(f"load probe: {load} client(s) reading and writing {', '.join(t for t, _ in tables)}")
+            probe.start()
+            report.notes.append(f"load probe baseline: {probe.baseline_ops_per_s:.0f} probes/s with {load} client(s)")
+        else:
+            report.notes.append("load probe: the pending migrations name no existing table to put load on")
+    try:
+        _each_migration(report, target, migrations, pending, round_trip, observers, progress, operations,
+                        fingerprint, diff, StatementProfiler, probe)
+    finally:
+        if probe is not None:
+            probe.stop()
+            results = probe.statement_results()
+            for mr in report.migrations:
+                mr.load = [r for r in results if r["version"] == mr.version and r["direction"] == "up"]
+
+
+def _each_migration(report, target, migrations, pending, round_trip, observers, progress, operations, fingerprint,
+                    diff, StatementProfiler, probe) -> None:
     for m in pending:
         mr = MigrationRehearsal(m.version, m.name, m.checksum)
         report.migrations.append(mr)
@@ -149,7 +175,7 @@ def _run_migrations(report, target, migrations, round_trip, observers, progress,
         profiler = StatementProfiler(target.url, target.conn.info.backend_pid)
         try:
             res = operations.apply(target, migrations, to=m.version, out_of_order=True,
-                                   observers=[*observers, profiler])
+                                   observers=[*observers, profiler, *([probe] if probe else [])])
             mr.status = "applied"
             mr.duration_ms = sum(o.duration_ms for o in res.outcomes)
         except BasculeError as exc:

@@ -61,6 +61,12 @@ def render_text(report) -> str:
         for r in slow:
             if r["ms"] >= 100 or r is slow[0]:
                 lines.append(f"      slowest: line {r['line']}: {r['preview'][:70]} ({_ms(r['ms'])})")
+        if m.load:
+            worst = max(m.load, key=lambda r: r["max_wait_ms"])
+            drop = worst.get("throughput_drop")
+            lines.append(f"      load: worst at line {worst['line']}: probes waited up to {_ms(worst['max_wait_ms'])} "
+                         f"(p99 {_ms(worst['p99_wait_ms'])}), {worst['writes_blocked']} write(s) blocked, "
+                         f"{worst['failed']} failed" + (f", throughput {-drop * 100:+.0f}%" if drop is not None else ""))
         if m.round_trip:
             lines.append(f"      {_verdict(m)}")
             for d in (m.round_trip.get("differences") or [])[:10]:
