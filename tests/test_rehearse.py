@@ -111,3 +111,19 @@ def test_load_probe_sees_plain_create_index_block_writes_and_not_concurrently(pr
     # CONCURRENTLY holds SHARE UPDATE EXCLUSIVE: writers keep going
     assert conc["writes_blocked"] == 0
     assert "load:" in p.run("rehearse", "--load", "1", "--no-round-trip", "--no-record", timeout=300).stdout
+
+
+def test_rehearse_command_of_another_tool_via_cli(project, tmp_path):
+    p = project
+    p.add("0001", "base", BASE, "DROP TABLE users;")
+    p.run("up")
+    from bascule.targets.embedded import wheel_bindir
+
+    script = tmp_path / "change.sql"
+    script.write_text("CREATE TABLE audit (id int);\nCREATE INDEX audit_id_idx ON audit (id);\n")
+    psql = wheel_bindir() / "psql"
+    res = p.run("rehearse", "--command", f'"{psql}" -X -v ON_ERROR_STOP=1 -f "{script}"', timeout=300)
+    assert "exit 0" in res.stdout and "audit" in res.stdout
+    assert "audit" not in p.db.tables()  # ran on the copy only
+    res = p.run("rehearse", "--command", "sh -c 'echo boom >&2; exit 3'", "--no-record", check=1, timeout=300)
+    assert "boom" in res.stdout

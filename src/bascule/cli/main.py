@@ -310,13 +310,16 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
 @click.option("--load", type=click.IntRange(0, 64), default=0, metavar="N",
               help="Run N client threads of small reads and writes on the touched tables while migrating; "
                    "report how long they were blocked.")
+@click.option("--command", "command", metavar="CMD", help="Rehearse another tool's migrations: run CMD (e.g. "
+              "\"alembic upgrade head\") against the copy with DATABASE_URL/PG* set, and report every statement it "
+              "ran, from the server's log.")
 @click.option("--keep", is_flag=True, help="Keep the rehearsal database (and server) for inspection.")
 @click.option("--no-record", is_flag=True, help="Do not store the result as evidence.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--report", "report_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report to FILE (format from its extension: .json, .md, else text).")
 @click.pass_obj
-def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, load, keep, no_record, fmt,
+def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, load, command, keep, no_record, fmt,
              report_file) -> None:
     """Apply the pending migrations to a copy of a database, time every statement, watch every
     lock, and prove each rollback restores the schema. Exit 1 when a migration fails or a
@@ -341,6 +344,10 @@ def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, load, keep
     def say(msg: str) -> None:
         click.echo(msg, err=True)
 
+    if command is not None:
+        _rehearse_command(obj, source, command, kind, pg_version, keep, no_record, fmt, report_file, say)
+        return
+
     # The source is not kept open during the rehearsal: a clone needs it free of other sessions.
     report = run_rehearsal(source, migrations, snapshot=kind, on_url=on_url, pg_version=pg_version, keep=keep,
                            round_trip=not no_round_trip, observers=[] if fmt == "json" else [ProgressPrinter()],
@@ -355,6 +362,40 @@ def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, load, keep
         ext = report_file.suffix.lower()
         report_file.write_text(renders["json" if ext == ".json" else "markdown" if ext == ".md" else "text"]() + "\n")
     if not report.passed:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _rehearse_command(obj: Ctx, source, command, kind, pg_version, keep, no_record, fmt, report_file, say) -> None:
+    from bascule.errors import PlanError
+    from bascule.operations import Target
+    from bascule.rehearse.external import rehearse_command
+    from bascule.report.rehearse import render_command
+
+    if kind == "clone":
+        raise PlanError("--command rehearses on a throwaway server: use --snapshot dump or schema")
+    res = rehearse_command(source.url, command, snapshot=kind, pg_version=pg_version, keep=keep, progress=say)
+    if not no_record:
+        with Target(source.url, source.settings) as t:
+            try:
+                t.history.ensure()
+                eid = t.history.add_evidence("rehearsal_command", None, None, res["exit_code"] == 0, res)
+                t.history.event("rehearsed", None, None, None, {"evidence_id": eid, "command": command,
+                                                                "exit_code": res["exit_code"]})
+                res["evidence"] = f"bascule.evidence id {eid}"
+            except Exception as exc:  # not writable: keep it in the project
+                import json as _json
+                from datetime import UTC, datetime
+
+                folder = obj.cfg.root / ".bascule" / "evidence"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"rehearsal-command-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+                path.write_text(_json.dumps(res, indent=2, default=str))
+                res["evidence"] = f"{path} ({type(exc).__name__} writing to the source)"
+    out = _dumps(res) if fmt == "json" else render_command(res, markdown=fmt == "markdown")
+    click.echo(out)
+    if report_file is not None:
+        report_file.write_text(out + "\n")
+    if res["exit_code"] != 0:
         sys.exit(EXIT_FINDINGS)
 
 

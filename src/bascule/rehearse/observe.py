@@ -58,6 +58,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from psycopg import sql
+
 from bascule.observers import MigrationOutcome, Observer, StatementEvent, StatementOutcome
 
 APPLICATION_NAME = "bascule-rehearse-monitor"
@@ -105,9 +107,11 @@ SELECT n.name, c.oid::int8, c.relfilenode::int8, c.oid::regclass::text, i.indrel
   LEFT JOIN pg_index i ON i.indexrelid = c.oid
 """
 
+# One projection, evaluated left to right: the statistics snapshot is dropped before the reads.
+# (Redundant in autocommit, where every query starts with a fresh snapshot, and free.)
 _COUNTERS_SQL = """
-SELECT {wal}, d.temp_files::int8, d.temp_bytes::int8
-  FROM pg_stat_database d WHERE d.datname = current_database()
+SELECT pg_stat_clear_snapshot(), {wal}, pg_stat_get_db_temp_files({{db}})::int8,
+       pg_stat_get_db_temp_bytes({{db}})::int8
 """
 
 
@@ -171,7 +175,20 @@ class _Migration:
     created: set[int] = field(default_factory=set)  # relations created by the migration
     status: str | None = None
     duration_ms: float | None = None
-    unattributed: list[str] = field(default_factory=list)
+
+
+def _guarded(method):
+    """Observer calls: a failure of the monitor is recorded, never raised into the Runner."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args):
+        try:
+            return method(self, *args)
+        except Exception as exc:
+            self._note(self._cur, f"{method.__name__} failed: {type(exc).__name__}: {exc}")
+
+    return wrapper
 
 
 class StatementProfiler(Observer):
@@ -184,11 +201,14 @@ class StatementProfiler(Observer):
     temp_files_seen, temp_bytes_seen, relations (tables checked for a rewrite), rewritten,
     rebuilt_indexes, rewrite_check ("after_statement", "pending" until the transaction commits,
     "at_commit", "rolled_back" when the statement or its transaction failed, "error" when the
-    monitor could not tell), rewrite_uncertain, locks (list of {relation, mode, ms,
-    first_ms, last_ms, inherited, created}; first_ms/last_ms relative to the statement's start), waits (list of
+    monitor could not tell), rewrite_uncertain, locks (list of {relation, mode, ms, first_ms,
+    last_ms, inherited, created}; first_ms/last_ms from the statement's start), waits (list of
     {relation, mode, ms, first_ms, last_ms}), strongest_lock ({relation, mode, ms, inherited} or
-    None; locks on relations the migration created itself, flagged `created` in `locks`, are left
-    out: nobody else can see those relations, so nobody waits for them), samples, monitor_errors (only when the monitor itself failed).
+    None), samples, and monitor_errors when the monitor itself failed.
+
+    Locks on relations the migration created itself are flagged `created` and left out of
+    `strongest_lock` and the summaries: nobody else can see those relations yet, so nobody
+    waits for them (CREATE INDEX CONCURRENTLY holds ACCESS EXCLUSIVE on its new index).
     """
 
     def __init__(self, monitor_url: str, runner_pid: int, sample_interval: float = 0.01):
@@ -208,15 +228,17 @@ class StatementProfiler(Observer):
             self._sconn = self._connect()
             c = self._conn
             self.server_version: int = c.info.server_version
-            row = c.execute("SELECT pg_is_in_recovery(), has_function_privilege('pg_ls_tmpdir()', 'EXECUTE')"
-                            ).fetchone()
+            row = c.execute("SELECT pg_is_in_recovery(), has_function_privilege('pg_ls_tmpdir()', 'EXECUTE'), "
+                            "(SELECT oid::int8 FROM pg_database WHERE datname = current_database())").fetchone()
             self._wal = not row[0]
             self._tmpdir = bool(row[1])
             self._sampler_q = _sampler_sql(self.server_version >= 130000, self._tmpdir)
+            db = sql.Literal(row[2]).as_string(c)
             self._counters_q = _COUNTERS_SQL.format(
-                wal="pg_current_wal_insert_lsn()::text" if self._wal else "NULL::text")
+                wal="pg_current_wal_insert_lsn()::text" if self._wal else "NULL::text").format(db=db)
             self._counters_after_q = _COUNTERS_SQL.format(
-                wal="pg_wal_lsn_diff(pg_current_wal_insert_lsn(), {}::pg_lsn)::int8" if self._wal else "{}::int8")
+                wal="pg_wal_lsn_diff(pg_current_wal_insert_lsn(), {lsn}::pg_lsn)::int8" if self._wal
+                else "{lsn}::int8").format(db=db, lsn="{}")
             self._skip = self._skipped_namespaces()
         except BaseException:
             self.close()
@@ -234,7 +256,7 @@ class StatementProfiler(Observer):
 
     # -- connections --------------------------------------------------------------------
     def _skipped_namespaces(self) -> list[int]:
-        rows = self._conn.execute(
+        rows = self._monitor().execute(
             "SELECT oid::int8 FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema', 'pg_toast', "
             "'bascule')").fetchall()
         return [r[0] for r in rows]
@@ -327,6 +349,7 @@ class StatementProfiler(Observer):
             st.record.setdefault("monitor_errors", []).append(msg)
 
     # -- observer -----------------------------------------------------------------------------
+    @_guarded
     def migration_started(self, migration, direction, total, transactional, resume_from) -> None:
         self._mig = _Migration(migration.version, migration.name, direction, transactional)
         self._migrations.append(self._mig)
@@ -335,6 +358,7 @@ class StatementProfiler(Observer):
         except Exception as exc:
             self._note(None, f"monitor query failed: {exc}")
 
+    @_guarded
     def before_statement(self, event: StatementEvent) -> None:
         mig = self._mig
         if mig is None or (mig.version, mig.direction) != (event.migration.version, event.direction):
@@ -370,6 +394,7 @@ class StatementProfiler(Observer):
         st.t0 = time.monotonic()
         self._start_sampling(st)
 
+    @_guarded
     def after_statement(self, event: StatementEvent, outcome: StatementOutcome) -> None:
         mig = self._mig
         st = self._cur
@@ -411,11 +436,13 @@ class StatementProfiler(Observer):
             self._resolve(mig, committed=True)
         self._render(mig, st, {})
 
+    @_guarded
     def lock_retry(self, migration, attempt, wait_s, blockers) -> None:
         mig = self._mig
         if mig is not None:
             self._resolve(mig, committed=False)
 
+    @_guarded
     def migration_finished(self, outcome: MigrationOutcome) -> None:
         mig = self._mig
         if mig is None:
@@ -431,17 +458,11 @@ class StatementProfiler(Observer):
 
     @staticmethod
     def _counters(conn, query: str) -> tuple:
-        """WAL position (or bytes since one) and temp counters, read after pg_stat_clear_snapshot()
-        (redundant in autocommit, where every query starts with a fresh statistics snapshot, but
-        it costs nothing: same round trip)."""
-        cur = conn.execute("SELECT pg_stat_clear_snapshot();" + query)
-        cur.nextset()
-        return cur.fetchone()
+        """WAL position (or bytes since one), temp files and temp bytes of this database."""
+        return conn.execute(query).fetchone()[1:]
 
     # -- rewrites -------------------------------------------------------------------------------
     def _snapshot(self, conn, stmt) -> dict[int, _Rel]:
-        from psycopg import sql
-
         from bascule.verify.relations import touched
 
         t = touched([stmt])

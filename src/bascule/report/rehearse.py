@@ -109,3 +109,33 @@ def render_markdown(report) -> str:
     for n in report.notes:
         out.append(f"_note: {n}_")
     return "\n".join(out)
+
+
+def render_command(res: dict, markdown: bool = False) -> str:
+    """Report of `bascule rehearse --command`: what another tool ran, statement by statement."""
+    ok = res.get("exit_code") == 0
+    if markdown:
+        out = [f"## Rehearsal of `{res['command']}`: {'exit 0' if ok else 'FAILED, exit ' + str(res.get('exit_code'))}",
+               "", "| # | statement | time | lock waits |", "|---|---|---|---|"]
+        for i, st in enumerate(res.get("statements") or [], 1):
+            sql = (st.get("sql") or "")[:100].replace("|", "\\|")
+            out.append(f"| {i} | `{sql}` | {_ms(st.get('ms'))} | {len(st.get('lock_waits') or [])} |")
+        out += ["", "Schema changes:"] + [f"- {c}" for c in res.get("schema_changes") or ["(none)"]]
+        return "\n".join(out)
+    lines = [f"rehearsal of `{res['command']}`: exit {res.get('exit_code')}, {len(res.get('statements') or [])} "
+             f"statement(s), {_ms(res.get('total_ms'))} in the database"]
+    for st in res.get("slowest") or []:
+        lines.append(f"  slowest: {_ms(st.get('ms'))}  {(st.get('sql') or '')[:90]}")
+    waits = [w for st in res.get("statements") or [] for w in st.get("lock_waits") or []]
+    for w in waits[:5]:
+        lines.append(f"  lock wait: {w.get('message')}")
+    changes = res.get("schema_changes")
+    lines.append("schema changes: " + (", ".join(changes) if changes else "none"))
+    if not ok:
+        lines.append("command output (last lines):")
+        lines += [f"  {ln}" for ln in (res.get("output_tail") or "").splitlines()[-20:]]
+    for n in res.get("notes") or []:
+        lines.append(f"note: {n}")
+    if res.get("evidence"):
+        lines.append(f"evidence: {res['evidence']}")
+    return "\n".join(lines)
