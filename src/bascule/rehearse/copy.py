@@ -49,6 +49,24 @@ def source_info(url: str) -> dict:
     return {"database": row[0], "bytes": row[1], "server_version": row[2], "extensions": row[3] or []}
 
 
+def rehearsal_version(source_server_version: int, pg_version: str | None) -> tuple[str | None, str | None]:
+    """Which PostgreSQL the throwaway rehearsal server runs: the asked version, else the source's
+    major version when its binaries are installed, else the bundled 18 (with a note saying so)."""
+    from bascule.targets.embedded import find_bindir
+
+    if pg_version is not None:
+        return pg_version, None
+    major = str(source_server_version // 10000)
+    if major == "18":
+        return None, None
+    try:
+        find_bindir(major)
+        return major, None
+    except BasculeError:
+        return None, (f"no PostgreSQL {major} binaries here: rehearsing a {major} database on PostgreSQL 18; "
+                      "timings and locks may differ")
+
+
 def check_disk(need_bytes: int, where: Path, what: str) -> None:
     free = shutil.disk_usage(where).free
     if need_bytes * 1.2 > free:

@@ -74,7 +74,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bascule.errors import BasculeError
-from bascule.rehearse.copy import RehearsalError, copy_database, scratch_dir, source_info
+from bascule.rehearse.copy import RehearsalError, copy_database, rehearsal_version, scratch_dir, source_info
 from bascule.targets.connect import connect, redact_url
 
 APP_NAME = "bascule-rehearse"
@@ -324,7 +324,7 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
     import psycopg
 
     from bascule.rehearse.fingerprint import diff, fingerprint
-    from bascule.targets.embedded import EmbeddedServer, find_bindir
+    from bascule.targets.embedded import EmbeddedServer
 
     if not command or not command.strip():
         raise BasculeError("no command to rehearse", hint='pass the command that applies the migrations, e.g. '
@@ -332,15 +332,9 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
     t0 = time.perf_counter()
     info = source_info(source_url)  # an unreachable source fails here, before anything is started
     notes: list[str] = []
-    major = str(info["server_version"] // 10000)
-    version = pg_version
-    if version is None and major != "18":
-        try:
-            find_bindir(major)
-            version = major
-        except BasculeError:
-            notes.append(f"no PostgreSQL {major} binaries here: rehearsing a {major} database on PostgreSQL 18; "
-                         "timings and locks may differ")
+    version, note = rehearsal_version(info["server_version"], pg_version)
+    if note:
+        notes.append(note)
     workdir = scratch_dir()
     dbname = "bascule_rehearsal_" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     token = "bascule-rehearse-" + uuid.uuid4().hex

@@ -15,7 +15,7 @@ from bascule.config import Settings
 from bascule.errors import BasculeError
 from bascule.migration import Migration
 from bascule.operations import Target
-from bascule.rehearse.copy import CopyResult, copy_database, scratch_dir, source_info
+from bascule.rehearse.copy import CopyResult, copy_database, rehearsal_version, scratch_dir, source_info
 from bascule.targets.connect import redact_url
 
 
@@ -85,15 +85,9 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
     admin_url = rehearsal_url = None
     try:
         if on_url is None:
-            major = str(info["server_version"] // 10000)
-            version = pg_version
-            if version is None and major != "18":
-                try:
-                    find_bindir(major)
-                    version = major
-                except BasculeError:
-                    report.notes.append(f"no PostgreSQL {major} binaries here: rehearsing a {major} database on "
-                                        "PostgreSQL 18; timings and locks may differ")
+            version, note = rehearsal_version(info["server_version"], pg_version)
+            if note:
+                report.notes.append(note)
             progress(f"starting a throwaway PostgreSQL {version or '18'} for the rehearsal")
             server = EmbeddedServer(workdir / "embedded", version=version, database="postgres")
             server.start()
