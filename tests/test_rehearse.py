@@ -38,7 +38,8 @@ def test_round_trip_catches_an_index_the_down_forgets(project):
 
 def test_rewrite_and_locks_are_observed(project):
     p = project
-    p.add("0001", "base", BASE, "DROP TABLE users;")
+    # big enough that a concurrent index build lasts many 10 ms lock samples, even on a busy machine
+    p.add("0001", "base", BASE.replace("20000", "300000"), "DROP TABLE users;")
     p.run("up")
     p.add("0002", "widen", "ALTER TABLE users ALTER COLUMN score TYPE bigint;",
           "ALTER TABLE users ALTER COLUMN score TYPE int;")

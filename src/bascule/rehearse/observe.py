@@ -39,7 +39,10 @@ Per statement it records (see `StatementProfiler.records` for the keys):
 * locks actually held: a thread samples `pg_locks` for the runner's pid and its parallel workers
   (pg_stat_activity.leader_pid, PostgreSQL 13+) every `sample_interval` while the statement
   runs, plus once more right after it when it ran inside a transaction (its locks are still
-  held then, so even a statement shorter than the interval is seen). Only relation locks count;
+  held then, so even a statement shorter than the interval is seen). A statement outside a
+  transaction (CREATE INDEX CONCURRENTLY...) releases its locks as it ends, so its sampling
+  starts at once and ramps up (0, 1, 2, 4 ... ms); one shorter than a millisecond or so may
+  still go unseen (`samples` says how many readings there were). Only relation locks count;
   locks on bascule's own tables, on system catalogs and on TOAST relations (they follow their
   table), virtualxid/transactionid and advisory locks are ignored, and so are relations that
   never got a name another session can see (created and dropped inside the migration, like the
@@ -202,13 +205,15 @@ class StatementProfiler(Observer):
     rebuilt_indexes, rewrite_check ("after_statement", "pending" until the transaction commits,
     "at_commit", "rolled_back" when the statement or its transaction failed, "error" when the
     monitor could not tell), rewrite_uncertain, locks (list of {relation, mode, ms, first_ms,
-    last_ms, inherited, created}; first_ms/last_ms from the statement's start), waits (list of
-    {relation, mode, ms, first_ms, last_ms}), strongest_lock ({relation, mode, ms, inherited} or
-    None), samples, and monitor_errors when the monitor itself failed.
+    last_ms, inherited}; first_ms/last_ms from the statement's start), waits (list of
+    {relation, mode, ms, first_ms, last_ms}), created_locks (as locks), strongest_lock
+    ({relation, mode, ms, inherited} or None), samples, and monitor_errors when the monitor
+    itself failed.
 
-    Locks on relations the migration created itself are flagged `created` and left out of
-    `strongest_lock` and the summaries: nobody else can see those relations yet, so nobody
-    waits for them (CREATE INDEX CONCURRENTLY holds ACCESS EXCLUSIVE on its new index).
+    Locks on relations the migration created itself go to `created_locks`, not `locks`, and
+    count in neither `strongest_lock` nor the summaries: nobody else can see those relations
+    yet, so nobody waits for them (CREATE INDEX CONCURRENTLY holds ACCESS EXCLUSIVE on the index
+    it is creating; CREATE TABLE ... AS on its table).
     """
 
     def __init__(self, monitor_url: str, runner_pid: int, sample_interval: float = 0.01):
@@ -292,15 +297,19 @@ class StatementProfiler(Observer):
         while not self._closed:
             if not self._run.wait(0.5):
                 continue
-            # one interval after the statement started, then every interval (a sample taken at once
-            # would only see what was held before the statement; the one after it covers that)
-            if self._pause.wait(self.sample_interval):
-                continue  # stopped meanwhile
-            with self._busy:
-                st = self._cur
-                if self._closed or not self._run.is_set() or st is None:
-                    continue
-                self._sample(st)
+            st = self._cur
+            # Inside a transaction: one interval after the start, then every interval (the sample
+            # taken right after the statement sees what a shorter one held). In autocommit the locks
+            # are gone by then, so start at once and ramp up: 0, 1, 2, 4 ... ms, then every interval.
+            delay = 0.0 if st is not None and not st.in_transaction else self.sample_interval
+            while self._run.is_set() and not self._closed:
+                if delay and self._pause.wait(delay):
+                    break  # stopped meanwhile
+                with self._busy:
+                    if self._closed or not self._run.is_set() or self._cur is not st or st is None:
+                        break
+                    self._sample(st)
+                delay = min(self.sample_interval, max(2 * delay, 0.001))
 
     def _sample(self, st: _Stmt) -> None:
         """One reading of the runner's locks and temp files into `st`. Caller holds `_busy`."""
@@ -378,7 +387,7 @@ class StatementProfiler(Observer):
             "rows": None, "wal_bytes": None, "temp_files": None, "temp_bytes": None,
             "temp_files_seen": None, "temp_bytes_seen": None, "relations": [], "rewritten": [],
             "rebuilt_indexes": [], "rewrite_check": None, "rewrite_uncertain": False, "locks": [], "waits": [],
-            "strongest_lock": None, "samples": 0,
+            "created_locks": [], "strongest_lock": None, "samples": 0,
         }
         st = _Stmt(rec, len(mig.statements), time.monotonic(), in_transaction=event.in_transaction, kind=stmt.kind)
         mig.statements.append(st)
@@ -569,7 +578,7 @@ class StatementProfiler(Observer):
         """(Re)build the lock fields of a record from the raw samples; `names` resolves relations
         that were not visible to the monitor when sampled (created by the migration itself)."""
         floor = self.sample_interval
-        locks, waits = [], []
+        locks, waits, created = [], [], []
         for (oid, mode, granted), seen in st.locks.items():
             first, last, name = seen
             if name is None:
@@ -579,19 +588,16 @@ class StatementProfiler(Observer):
             entry = {"relation": name, "mode": mode, "ms": round(max(last - first, floor) * 1000, 1),
                      "first_ms": round(max(0.0, first - st.t0) * 1000, 1),
                      "last_ms": round(max(0.0, last - st.t0) * 1000, 1)}
-            if granted:
-                first_pos = mig.first_seen.get((oid, mode), st.position)
-                entry["inherited"] = first_pos < st.position
-                entry["created"] = oid in mig.created
-                locks.append(entry)
-            else:
+            if not granted:
                 waits.append(entry)
-        order = {m: i for i, m in enumerate(LOCK_MODES)}
-        locks.sort(key=lambda e: (e["relation"], order.get(e["mode"], -1)))
-        waits.sort(key=lambda e: (e["relation"], order.get(e["mode"], -1)))
-        strongest = max((e for e in locks if not e["created"]),
-                        key=lambda e: (LOCK_RANK.get(e["mode"], -1), e["ms"]), default=None)
-        st.record.update(locks=locks, waits=waits, strongest_lock=None if strongest is None else {
+                continue
+            first_pos = mig.first_seen.get((oid, mode), st.position)
+            entry["inherited"] = first_pos < st.position
+            (created if oid in mig.created else locks).append(entry)
+        for lst in (locks, waits, created):
+            lst.sort(key=lambda e: (e["relation"], LOCK_RANK.get(e["mode"], -1)))
+        strongest = max(locks, key=lambda e: (LOCK_RANK.get(e["mode"], -1), e["ms"]), default=None)
+        st.record.update(locks=locks, waits=waits, created_locks=created, strongest_lock=None if strongest is None else {
             "relation": strongest["relation"], "mode": strongest["mode"], "ms": strongest["ms"],
             "inherited": strongest["inherited"]})
 
