@@ -128,3 +128,25 @@ def test_rehearse_command_of_another_tool_via_cli(project, tmp_path):
     assert "audit" not in p.db.tables()  # ran on the copy only
     res = p.run("rehearse", "--command", "sh -c 'echo boom >&2; exit 3'", "--no-record", check=1, timeout=300)
     assert "boom" in res.stdout
+
+
+def test_synthetic_snapshot_reaches_the_source_counts_without_its_data(project):
+    p = project
+    p.add("0001", "base", "CREATE TABLE customers (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                          "email text NOT NULL UNIQUE, note text);\n"
+                          "INSERT INTO customers (email, note) SELECT 'secret' || g || '@corp.example', "
+                          "CASE WHEN g % 2 = 0 THEN 'n' END FROM generate_series(1, 4000) g;\n"
+                          "CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customers, "
+                          "amount numeric(10, 2) NOT NULL CHECK (amount >= 0));\n"
+                          "INSERT INTO orders SELECT g, 1 + g % 4000, g / 10.0 FROM generate_series(1, 6000) g;\n"
+                          "ANALYZE customers; ANALYZE orders;\n", "DROP TABLE orders; DROP TABLE customers;")
+    p.run("up")
+    p.add("0002", "index", "CREATE INDEX orders_customer_idx ON orders (customer_id);",
+          "DROP INDEX orders_customer_idx;")
+    doc, res = _report(p, "--snapshot", "synthetic", "--scale", "0.5", "--no-record")
+    gen = doc["snapshot"]["generated"]
+    assert doc["passed"] is True and doc["snapshot"]["kind"] == "synthetic"
+    by_table = {k.split(".")[-1]: v for k, v in gen.items()}
+    assert abs(by_table["customers"]["rows_generated"] - 2000) <= 20
+    assert abs(by_table["orders"]["rows_generated"] - 3000) <= 30
+    assert any("synthetic data at scale 0.5" in n for n in doc["notes"])

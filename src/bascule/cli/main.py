@@ -299,9 +299,13 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
 @cli.command(context_settings=CONTEXT)
 @click.option("--from", "from_env", metavar="ENV", help="Environment to copy (default: the database --env/--url/"
               "DATABASE_URL/default_env would use).")
-@click.option("--snapshot", "kind", type=click.Choice(["dump", "schema", "clone"]), default="dump", show_default=True,
+@click.option("--snapshot", "kind", type=click.Choice(["dump", "schema", "clone", "synthetic"]), default="dump",
+              show_default=True,
               help="dump: pg_dump/pg_restore of schema and data; schema: schema only (plus bascule's history); "
-                   "clone: CREATE DATABASE ... TEMPLATE on the same server (needs --on).")
+                   "clone: CREATE DATABASE ... TEMPLATE on the same server (needs --on); synthetic: the schema "
+                   "filled with generated rows to the source's row counts (no production data).")
+@click.option("--scale", type=click.FloatRange(0.0001, 100.0), default=1.0, show_default=True,
+              help="With --snapshot synthetic: rows per table = the source's count × SCALE.")
 @click.option("--on", "on", metavar="URL|ENV", help="Rehearse on this server (a database is created and dropped "
               "there) instead of a throwaway embedded PostgreSQL.")
 @click.option("--pg-version", metavar="MAJOR", help="Version of the throwaway server (default: the source's major "
@@ -319,7 +323,7 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
 @click.option("--report", "report_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report to FILE (format from its extension: .json, .md, else text).")
 @click.pass_obj
-def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, load, command, keep, no_record, fmt,
+def rehearse(obj: Ctx, from_env, kind, scale, on, pg_version, no_round_trip, load, command, keep, no_record, fmt,
              report_file) -> None:
     """Apply the pending migrations to a copy of a database, time every statement, watch every
     lock, and prove each rollback restores the schema. Exit 1 when a migration fails or a
@@ -351,7 +355,7 @@ def rehearse(obj: Ctx, from_env, kind, on, pg_version, no_round_trip, load, comm
     # The source is not kept open during the rehearsal: a clone needs it free of other sessions.
     report = run_rehearsal(source, migrations, snapshot=kind, on_url=on_url, pg_version=pg_version, keep=keep,
                            round_trip=not no_round_trip, observers=[] if fmt == "json" else [ProgressPrinter()],
-                           progress=say, load=load)
+                           progress=say, load=load, scale=scale)
     if not no_record:
         with Target(source.url, source.settings) as evidence_target:
             report.evidence = record_evidence(report, evidence_target, obj.cfg.root)

@@ -4,7 +4,9 @@
           copy; needs no other session connected to the source);
 * dump:   pg_dump -Fc to a file, pg_restore --jobs 2 into the rehearsal database;
 * schema: the same with --schema-only (the migrations' history rows come along: bascule.* data
-          is always copied so the rehearsal knows what is pending).
+          is always copied so the rehearsal knows what is pending);
+* synthetic: schema as above, then rows generated to the source's row counts × scale from its
+          statistics (rehearse/synthetic.py): production-sized, with no production data in it.
 
 pg_dump/pg_restore come from the rehearsal server's binaries (PostgreSQL 18 by default), which
 can dump any older server. Before copying, the source size is checked against free disk.
@@ -23,7 +25,7 @@ from pathlib import Path
 from bascule.errors import BasculeError, DatabaseError
 from bascule.targets.connect import connect, redact_url, scrub
 
-KINDS = ("clone", "dump", "schema")
+KINDS = ("clone", "dump", "schema", "synthetic")
 
 
 class RehearsalError(BasculeError):
@@ -36,6 +38,8 @@ class CopyResult:
     source_bytes: int
     seconds: float
     database: str
+    scale: float | None = None
+    generated: dict | None = None  # synthetic: per table rows requested/generated, rows/s, skipped
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -97,7 +101,7 @@ def _run(args: list[str], what: str, url_for_scrub: str, env: dict | None = None
 
 
 def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsal_url: str, database: str,
-                  bindir: Path, workdir: Path, progress=print) -> CopyResult:
+                  bindir: Path, workdir: Path, progress=print, scale: float = 1.0) -> CopyResult:
     """Create `database` on the rehearsal server from the source. rehearsal_admin_url points at a
     maintenance database on the rehearsal server (to run CREATE DATABASE)."""
     from psycopg import sql
@@ -126,20 +130,30 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
     progress(f"pg_dump of {redact_url(source_url)} ({info['bytes'] / 2**20:.0f} MiB on disk, {kind})")
     args = [str(bindir / "pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={dump_file}",
             source_url]
-    if kind == "schema":
+    if kind in ("schema", "synthetic"):
         args.insert(1, "--schema-only")
     _run(args, "pg_dump", source_url, env)
-    if kind == "schema":
+    if kind in ("schema", "synthetic"):
         # the history must come along, or every migration would look pending
         _run([str(bindir / "pg_dump"), "--format=custom", "--data-only", "--schema=bascule",
               f"--file={workdir / 'history.dump'}", source_url], "pg_dump of bascule's history", source_url, env)
     progress(f"pg_restore ({dump_file.stat().st_size / 2**20:.0f} MiB dump) into the rehearsal database")
     _run([str(bindir / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--jobs=2",
           f"--dbname={rehearsal_url}", str(dump_file)], "pg_restore", rehearsal_url, env)
-    if kind == "schema" and (workdir / "history.dump").exists():
+    if kind in ("schema", "synthetic") and (workdir / "history.dump").exists():
         _run([str(bindir / "pg_restore"), "--data-only", "--exit-on-error",
               f"--dbname={rehearsal_url}", str(workdir / "history.dump")], "pg_restore of history", rehearsal_url, env)
-    return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database)
+    if kind != "synthetic":
+        return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database)
+    from bascule.rehearse.synthetic import generate
+
+    check_disk(int(info["bytes"] * scale), workdir, "synthetic data")
+    progress(f"generating synthetic rows (scale {scale:g}) from the source's statistics")
+    with connect(source_url, application_name="bascule-rehearse") as src, \
+            connect(rehearsal_url, application_name="bascule-rehearse") as dst:
+        generated = generate(src, dst, scale=scale, progress=progress)
+        dst.execute("ANALYZE")
+    return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database, scale, generated)
 
 
 def scratch_dir() -> Path:

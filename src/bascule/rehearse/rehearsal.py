@@ -70,7 +70,8 @@ def _with_dbname(url: str, dbname: str) -> str:
 
 def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump", on_url: str | None = None,
              pg_version: str | None = None, keep: bool = False, round_trip: bool = True,
-             settings: Settings | None = None, observers=(), progress=print, load: int = 0) -> RehearsalReport:
+             settings: Settings | None = None, observers=(), progress=print, load: int = 0,
+             scale: float = 1.0) -> RehearsalReport:
     from bascule import operations
     from bascule.rehearse.fingerprint import diff, fingerprint
     from bascule.rehearse.observe import StatementProfiler
@@ -96,7 +97,11 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
             admin_url, rehearsal_url = on_url, _with_dbname(on_url, dbname)
             bindir = wheel_bindir() or find_bindir(None)
         report.snapshot = copy_database(snapshot, source.url, admin_url, rehearsal_url, dbname, bindir, workdir,
-                                        progress=progress)
+                                        progress=progress, scale=scale)
+        if snapshot == "synthetic":
+            skipped = [t for t, g in (report.snapshot.generated or {}).items() if g.get("skipped")]
+            report.notes.append(f"synthetic data at scale {scale:g}: timings are for generated rows, an estimate "
+                                "of production" + (f"; tables skipped: {', '.join(skipped)}" if skipped else ""))
         progress(f"snapshot ready in {report.snapshot.seconds:.1f} s")
         target = Target(rehearsal_url, settings or source.settings).open()
         report.rehearsal_server_version = target.conn.info.server_version
