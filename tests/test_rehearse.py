@@ -150,3 +150,21 @@ def test_synthetic_snapshot_reaches_the_source_counts_without_its_data(project):
     assert abs(by_table["customers"]["rows_generated"] - 2000) <= 20
     assert abs(by_table["orders"]["rows_generated"] - 3000) <= 30
     assert any("synthetic data at scale 0.5" in n for n in doc["notes"])
+
+
+def test_schema_snapshot_of_a_database_bascule_never_migrated(db, tmp_path):
+    from bascule.rehearse.copy import copy_database
+
+    db.exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+    name = "copy_" + db.name
+    work = tmp_path / "w"
+    work.mkdir()
+    res = copy_database("schema", db.url, db.server.url("postgres"), db.server.url(name), name, db.server.bindir,
+                        work, progress=lambda _m: None)
+    assert res.kind == "schema"
+    import psycopg
+
+    with psycopg.connect(db.server.url(name)) as c:
+        assert c.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    with psycopg.connect(db.server.url("postgres"), autocommit=True) as c:
+        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -49,8 +49,10 @@ def source_info(url: str) -> dict:
     with connect(url, application_name="bascule-rehearse") as c:
         row = c.execute("SELECT current_database(), pg_database_size(current_database()), "
                         "current_setting('server_version_num')::int, "
-                        "(SELECT array_agg(extname ORDER BY extname) FROM pg_extension)").fetchone()
-    return {"database": row[0], "bytes": row[1], "server_version": row[2], "extensions": row[3] or []}
+                        "(SELECT array_agg(extname ORDER BY extname) FROM pg_extension), "
+                        "to_regnamespace('bascule') IS NOT NULL").fetchone()
+    return {"database": row[0], "bytes": row[1], "server_version": row[2], "extensions": row[3] or [],
+            "has_history": row[4]}
 
 
 def rehearsal_version(source_server_version: int, pg_version: str | None) -> tuple[str | None, str | None]:
@@ -133,7 +135,7 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
     if kind in ("schema", "synthetic"):
         args.insert(1, "--schema-only")
     _run(args, "pg_dump", source_url, env)
-    if kind in ("schema", "synthetic"):
+    if kind in ("schema", "synthetic") and info["has_history"]:
         # the history must come along, or every migration would look pending
         _run([str(bindir / "pg_dump"), "--format=custom", "--data-only", "--schema=bascule",
               f"--file={workdir / 'history.dump'}", source_url], "pg_dump of bascule's history", source_url, env)
