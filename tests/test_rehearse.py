@@ -150,6 +150,8 @@ def test_synthetic_snapshot_reaches_the_source_counts_without_its_data(project):
     assert abs(by_table["customers"]["rows_generated"] - 2000) <= 20
     assert abs(by_table["orders"]["rows_generated"] - 3000) <= 30
     assert any("synthetic data at scale 0.5" in n for n in doc["notes"])
+    m = doc["migrations"][0]
+    assert m["estimated_production_ms"] == round(m["duration_ms"] / 0.5, 1)
 
 
 def test_schema_snapshot_of_a_database_bascule_never_migrated(db, tmp_path):

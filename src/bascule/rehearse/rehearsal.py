@@ -31,6 +31,7 @@ class MigrationRehearsal:
     summary: dict = field(default_factory=dict)
     round_trip: dict = field(default_factory=dict)
     load: list[dict] = field(default_factory=list)  # load probe results per statement (--load)
+    estimated_production_ms: float | None = None  # synthetic data at --scale: duration / scale, an estimate
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -157,6 +158,13 @@ def _run_migrations(report, target, migrations, round_trip, observers, progress,
     try:
         _each_migration(report, target, migrations, pending, round_trip, observers, progress, operations,
                         fingerprint, diff, StatementProfiler, probe)
+        snap = report.snapshot
+        if snap is not None and snap.kind == "synthetic" and snap.scale:
+            # Row-proportional work (scans, rewrites, index builds, backfills) dominates migrations
+            # on big tables; catalog-only changes do not scale, so this errs on the long side.
+            for mr in report.migrations:
+                if mr.status == "applied":
+                    mr.estimated_production_ms = round(mr.duration_ms / snap.scale, 1)
     finally:
         if probe is not None:
             probe.stop()

@@ -44,8 +44,10 @@ def render_text(report) -> str:
     lines = [head]
     for m in report.migrations:
         s = m.summary or {}
+        est = (f" (estimated in production: {_ms(m.estimated_production_ms)}, scaled by row count)"
+               if m.estimated_production_ms is not None else "")
         lines.append(f"  {m.version} {m.name}: {m.status}" + (f" in {_ms(m.duration_ms)}" if m.status == "applied" else "")
-                     + (f" — {m.error}" if m.error else ""))
+                     + est + (f" — {m.error}" if m.error else ""))
         if s:
             ael = s.get("longest_access_exclusive")
             parts = [f"WAL {_bytes(s.get('wal_bytes'))}"]
