@@ -171,16 +171,16 @@ def apply(target: Target, migrations: list[Migration], to: str | None = None, dr
 
 def rollback(target: Target, migrations: list[Migration], steps: int | None = None, to: str | None = None,
              dry_run: bool = False, lock_wait: float | None = None, observers: Sequence[Observer] = (),
-             on_wait=None) -> RunResult:
+             on_wait=None, only: str | None = None) -> RunResult:
     target.open()
     if dry_run:
-        plan = plan_down(status(target, migrations), steps, to)
+        plan = plan_down(status(target, migrations), steps, to, only)
         _preflight(plan, target.conn.info.server_version)
         return RunResult(plan, dry_run=True)
     acquire_lock(target, target.settings.lock_wait if lock_wait is None else lock_wait, on_wait)
     try:
         target.history.ensure()
-        plan = plan_down(status(target, migrations, holding_lock=True), steps, to)
+        plan = plan_down(status(target, migrations, holding_lock=True), steps, to, only)
         _preflight(plan, target.conn.info.server_version)
         return RunResult(plan, _run_plan(target, plan, observers, None))
     finally:

@@ -198,7 +198,9 @@ def plan_up(states: list[MigrationState], to: str | None = None, allow_modified:
     return plan
 
 
-def plan_down(states: list[MigrationState], steps: int | None = None, to: str | None = None) -> Plan:
+def plan_down(states: list[MigrationState], steps: int | None = None, to: str | None = None,
+              only: str | None = None) -> Plan:
+    """`only`: roll back exactly that applied migration (rehearsal round trips), whatever its place."""
     if steps is not None and to is not None:
         raise PlanError("use either --steps or --to, not both")
     if steps is not None and steps < 1:
@@ -210,7 +212,12 @@ def plan_down(states: list[MigrationState], steps: int | None = None, to: str | 
     applied = [s for s in applied if s.record is not None and s.record.status == "applied"]
     applied.sort(key=lambda s: _vkey(s.version), reverse=True)
     chosen: list[MigrationState] = list(failed_down)
-    if to is not None:
+    if only is not None:
+        target = _find(states, only, "migration")
+        chosen = [s for s in applied if s is target]
+        if not chosen:
+            raise PlanError(f"migration {only} is not applied: nothing to roll back")
+    elif to is not None:
         target = _find(states, to, "--to")
         chosen += [s for s in applied if _vkey(s.version) > _vkey(target.version)]
     else:

@@ -76,9 +76,11 @@ def rehearsal_version(source_server_version: int, pg_version: str | None) -> tup
 def check_disk(need_bytes: int, where: Path, what: str) -> None:
     free = shutil.disk_usage(where).free
     if need_bytes * 1.2 > free:
+        def size(n: float) -> str:
+            return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
         raise RehearsalError(
-            f"not enough disk for the {what}: needs about {need_bytes * 1.2 / 2**30:.1f} GiB, "
-            f"{free / 2**30:.1f} GiB free in {where}",
+            f"not enough disk for the {what}: needs about {size(need_bytes * 1.2)}, {size(free)} free in {where}",
             hint="free some space, use --snapshot schema, or rehearse --on a server with room")
 
 
@@ -94,8 +96,32 @@ def check_extensions(source_exts: list[str], rehearsal_url: str) -> None:
                  + " package, or the contrib package), or rehearse --on a server that has them")
 
 
+def without_password(url: str) -> tuple[str, str | None]:
+    """(conninfo without its password, the password): the password then travels in PGPASSWORD,
+    never on a command line that `ps` shows to every local user."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(url)
+    except Exception:
+        return url, None
+    pw = params.pop("password", None)
+    return make_conninfo("", **params), pw
+
+
+def tool_env(url: str) -> tuple[str, dict]:
+    """The conninfo to give pg_dump/pg_restore and their environment: the user's PG* variables
+    (PGPASSFILE, PGSSLMODE, PGPASSWORD, ...) are kept; a password in the URL moves to PGPASSWORD."""
+    conninfo, pw = without_password(url)
+    env = dict(os.environ)
+    if pw is not None:
+        env["PGPASSWORD"] = pw
+    return conninfo, env
+
+
 def _run(args: list[str], what: str, url_for_scrub: str, env: dict | None = None) -> None:
-    res = subprocess.run(args, capture_output=True, text=True, env=env)
+    res = subprocess.run([*args[:1], "--no-password", *args[1:]], capture_output=True, text=True, env=env,
+                         stdin=subprocess.DEVNULL)
     if res.returncode != 0:
         err = scrub(res.stderr.strip(), url_for_scrub)
         raise RehearsalError(f"{what} failed: {err.splitlines()[-1] if err else 'exit ' + str(res.returncode)}",
@@ -114,6 +140,7 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
     t0 = time.perf_counter()
     with connect(rehearsal_admin_url, application_name="bascule-rehearse") as admin:
         if kind == "clone":
+            _same_cluster(source_url, admin, info["database"])
             progress(f"cloning {info['database']} ({info['bytes'] / 2**20:.0f} MiB) with CREATE DATABASE ... TEMPLATE")
             try:
                 admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -126,25 +153,25 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     check_extensions(info["extensions"], rehearsal_url)
     dump_file = workdir / "source.dump"
-    if kind == "dump":
-        check_disk(info["bytes"] * 3, workdir, "dump and its restore")  # dump file + restored copy + indexes
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    src_conninfo, env = tool_env(source_url)
+    dst_conninfo, dst_env = tool_env(rehearsal_url)
     progress(f"pg_dump of {redact_url(source_url)} ({info['bytes'] / 2**20:.0f} MiB on disk, {kind})")
     args = [str(bindir / "pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={dump_file}",
-            source_url]
+            src_conninfo]
     if kind in ("schema", "synthetic"):
         args.insert(1, "--schema-only")
     _run(args, "pg_dump", source_url, env)
     if kind in ("schema", "synthetic") and info["has_history"]:
         # the history must come along, or every migration would look pending
         _run([str(bindir / "pg_dump"), "--format=custom", "--data-only", "--schema=bascule",
-              f"--file={workdir / 'history.dump'}", source_url], "pg_dump of bascule's history", source_url, env)
+              f"--file={workdir / 'history.dump'}", src_conninfo], "pg_dump of bascule's history", source_url, env)
     progress(f"pg_restore ({dump_file.stat().st_size / 2**20:.0f} MiB dump) into the rehearsal database")
     _run([str(bindir / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--jobs=2",
-          f"--dbname={rehearsal_url}", str(dump_file)], "pg_restore", rehearsal_url, env)
+          f"--dbname={dst_conninfo}", str(dump_file)], "pg_restore", rehearsal_url, dst_env)
     if kind in ("schema", "synthetic") and (workdir / "history.dump").exists():
         _run([str(bindir / "pg_restore"), "--data-only", "--exit-on-error",
-              f"--dbname={rehearsal_url}", str(workdir / "history.dump")], "pg_restore of history", rehearsal_url, env)
+              f"--dbname={dst_conninfo}", str(workdir / "history.dump")], "pg_restore of history", rehearsal_url,
+             dst_env)
     if kind != "synthetic":
         return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database)
     from bascule.rehearse.synthetic import generate
@@ -156,6 +183,41 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
         generated = generate(src, dst, scale=scale, progress=progress)
         dst.execute("ANALYZE")
     return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database, scale, generated)
+
+
+def copy_roles(source_url: str, rehearsal_admin_url: str, bindir: Path) -> int:
+    """Create the source's roles (no passwords) on a throwaway rehearsal server, so that a
+    migration's GRANT ... TO reader or SET ROLE works there. Returns the number of roles."""
+    src_conninfo, env = tool_env(source_url)
+    res = subprocess.run([str(bindir / "pg_dumpall"), "--no-password", "--roles-only", "--no-role-passwords",
+                          f"--dbname={src_conninfo}"], capture_output=True, text=True, env=env,
+                         stdin=subprocess.DEVNULL)
+    if res.returncode != 0:
+        return 0
+    dst_conninfo, dst_env = tool_env(rehearsal_admin_url)
+    # without ON_ERROR_STOP: the bootstrap superuser already exists on both sides
+    subprocess.run([str(bindir / "psql"), "--no-password", "-X", "-q", f"--dbname={dst_conninfo}"],
+                   input=res.stdout, capture_output=True, text=True, env=dst_env)
+    return res.stdout.count("CREATE ROLE ")
+
+
+def _same_cluster(source_url: str, admin, dbname: str) -> None:
+    """A clone copies the database of that name on the --on server: make sure it is the source's
+    cluster, not another server that happens to hold a database with the same name."""
+    q = ("SELECT (SELECT system_identifier FROM pg_control_system()), "
+         "(SELECT oid FROM pg_database WHERE datname = %s)")
+    try:
+        with connect(source_url, application_name="bascule-rehearse") as src:
+            a = src.execute(q, (dbname,)).fetchone()
+        b = admin.execute(q, (dbname,)).fetchone()
+    except Exception:  # pg_control_system() needs pg_monitor or superuser: fall back to the oid
+        with connect(source_url, application_name="bascule-rehearse") as src:
+            a = (None, src.execute("SELECT oid FROM pg_database WHERE datname = %s", (dbname,)).fetchone()[0])
+        row = admin.execute("SELECT oid FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        b = (None, row[0] if row else None)
+    if a != b:
+        raise RehearsalError("--snapshot clone: the --on server is not the one that holds the source database",
+                             hint="clone works only inside the source's own cluster; use --snapshot dump")
 
 
 def scratch_dir() -> Path:

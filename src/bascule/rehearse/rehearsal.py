@@ -15,7 +15,15 @@ from bascule.config import Settings
 from bascule.errors import BasculeError
 from bascule.migration import Migration
 from bascule.operations import Target
-from bascule.rehearse.copy import CopyResult, copy_database, rehearsal_version, scratch_dir, source_info
+from bascule.rehearse.copy import (
+    CopyResult,
+    RehearsalError,
+    check_disk,
+    copy_database,
+    rehearsal_version,
+    scratch_dir,
+    source_info,
+)
 from bascule.targets.connect import redact_url
 
 
@@ -86,6 +94,11 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
     dbname = "bascule_rehearsal_" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     admin_url = rehearsal_url = None
     try:
+        if snapshot in ("dump", "synthetic") or on_url is None:
+            # before anything is started: the dump file, the restored copy and a fresh cluster
+            need = (info["bytes"] * (3 if snapshot == "dump" else 1)) + (64 * 2**20 if on_url is None else 0)
+            check_disk(need, workdir, "rehearsal" + ("" if on_url is None else " (local dump file only; the --on "
+                                                                              "server's own disk is not checked)"))
         if on_url is None:
             version, note = rehearsal_version(info["server_version"], pg_version)
             if note:
@@ -96,9 +109,17 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
             admin_url, rehearsal_url, bindir = server.url("postgres"), server.url(dbname), server.bindir
         else:
             admin_url, rehearsal_url = on_url, _with_dbname(on_url, dbname)
-            bindir = wheel_bindir() or find_bindir(None)
+            bindir = _tools_for(on_url, info["server_version"], find_bindir, wheel_bindir)
+        if on_url is None and snapshot != "clone":
+            from bascule.rehearse.copy import copy_roles
+
+            copy_roles(source.url, admin_url, bindir)
         report.snapshot = copy_database(snapshot, source.url, admin_url, rehearsal_url, dbname, bindir, workdir,
                                         progress=progress, scale=scale)
+        if snapshot != "clone" and round_trip:
+            report.notes.append("owners and grants are not compared in the round trip: a dump, schema or synthetic "
+                                "copy is restored without them (the source's roles are copied, without passwords); "
+                                "use --snapshot clone --on the source's server to compare them too")
         if snapshot == "synthetic":
             skipped = [t for t, g in (report.snapshot.generated or {}).items() if g.get("skipped")]
             report.notes.append(f"synthetic data at scale {scale:g}: timings are for generated rows, an estimate "
@@ -107,8 +128,9 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
         target = Target(rehearsal_url, settings or source.settings).open()
         report.rehearsal_server_version = target.conn.info.server_version
         try:
+            fp = fingerprint if snapshot == "clone" else (lambda conn: _without_acl(fingerprint(conn)))
             _run_migrations(report, target, migrations, round_trip, observers, progress, operations,
-                            fingerprint, diff, StatementProfiler, load)
+                            fp, diff, StatementProfiler, load)
         finally:
             target.close()
     finally:
@@ -116,9 +138,43 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
         if keep:
             report.notes.append(f"kept the rehearsal database {dbname} at {redact_url(rehearsal_url or '')}")
         else:
-            _cleanup(server, admin_url if on_url else None, dbname)
-            shutil.rmtree(workdir, ignore_errors=True)
+            try:
+                _cleanup(server, admin_url if on_url else None, dbname)
+            except Exception as exc:  # never hide the real error behind a clean-up failure
+                report.notes.append(f"could not drop the rehearsal database {dbname}: {exc}")
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+def _without_acl(node):
+    """A fingerprint without owners and grants (they are not restored on dump-based copies)."""
+    if isinstance(node, dict):
+        return {k: _without_acl(v) for k, v in node.items() if k not in ("owner", "grants")}
+    if isinstance(node, list):
+        return [_without_acl(v) for v in node]
+    return node
+
+
+def _tools_for(on_url: str, source_version: int, find_bindir, wheel_bindir) -> Path:
+    """pg_dump/pg_restore for --on: pg_restore refuses archives from a newer pg_dump, and a newer
+    pg_dump writes settings an older server rejects, so use the --on server's own major version."""
+    from bascule.targets.connect import connect
+
+    with connect(on_url, application_name="bascule-rehearse") as c:
+        major = c.info.server_version // 10000
+    if major < source_version // 10000:
+        raise RehearsalError(f"the --on server runs PostgreSQL {major}, older than the source "
+                             f"({source_version // 10000}): a dump cannot be restored there",
+                             hint="rehearse on a server of the same or a newer version")
+    if major == 18:
+        return wheel_bindir() or find_bindir("18")
+    try:
+        return find_bindir(str(major))
+    except BasculeError:
+        raise RehearsalError(f"no PostgreSQL {major} client tools (pg_dump, pg_restore) here for the --on server",
+                             hint=f"install them (on Debian/Ubuntu: postgresql-client-{major}), or rehearse on the "
+                                  "throwaway embedded server instead") from None
 
 
 def _cleanup(server, admin_url: str | None, dbname: str) -> None:
@@ -207,7 +263,7 @@ def _each_migration(report, target, migrations, pending, round_trip, observers, 
             mr.round_trip = {"verdict": "not reversible", "detail": "the migration has no down script"}
             continue
         try:
-            operations.rollback(target, migrations, steps=1, observers=list(observers))
+            operations.rollback(target, migrations, only=m.version, observers=list(observers))
         except BasculeError as exc:
             mr.round_trip = {"verdict": "down failed", "detail": exc.message}
             break
