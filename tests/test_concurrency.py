@@ -55,16 +55,23 @@ def _hold_lock(db, table: str, mode: str, seconds: float, ready: threading.Event
             time.sleep(seconds)
 
 
-def test_lock_timeout_retries_until_lock_is_free(vproject):
-    p = vproject
-    p.write_config(lock_timeout="300ms", lock_retries=20)
+def _orders_with_pending_alter(p, lock_timeout: str, retries: int, hold_s: float, toml: str | None = None):
+    """orders applied, an ALTER on it pending, and another session holding ACCESS SHARE on it for
+    hold_s seconds (started and holding when this returns)."""
+    p.write_config(lock_timeout=lock_timeout, lock_retries=retries)
     p.add("0001", "t", "CREATE TABLE orders (id int);")
     p.run("up")
-    p.add("0002", "alter", "ALTER TABLE orders ADD COLUMN note text;")
+    p.add("0002", "alter", "ALTER TABLE orders ADD COLUMN note text;", toml=toml)
     ready = threading.Event()
-    holder = threading.Thread(target=_hold_lock, args=(p.db, "orders", "ACCESS SHARE", 2.0, ready))
+    holder = threading.Thread(target=_hold_lock, args=(p.db, "orders", "ACCESS SHARE", hold_s, ready))
     holder.start()
     ready.wait(10)
+    return holder
+
+
+def test_lock_timeout_retries_until_lock_is_free(vproject):
+    p = vproject
+    holder = _orders_with_pending_alter(p, "300ms", 20, 2.0)
     res = p.run("up")
     holder.join()
     assert "lock not available within lock_timeout" in res.stderr
@@ -78,14 +85,7 @@ def test_lock_timeout_retries_until_lock_is_free(vproject):
 
 def test_lock_timeout_gives_up_and_names_the_blocker(project):
     p = project
-    p.write_config(lock_timeout="300ms", lock_retries=1)
-    p.add("0001", "t", "CREATE TABLE orders (id int);")
-    p.run("up")
-    p.add("0002", "alter", "ALTER TABLE orders ADD COLUMN note text;")
-    ready = threading.Event()
-    holder = threading.Thread(target=_hold_lock, args=(p.db, "orders", "ACCESS SHARE", 8.0, ready))
-    holder.start()
-    ready.wait(10)
+    holder = _orders_with_pending_alter(p, "300ms", 1, 8.0)
     t0 = time.monotonic()
     res = p.run("up", check=3)
     elapsed = time.monotonic() - t0
@@ -144,14 +144,7 @@ def test_sigkill_mid_non_transactional_migration_resumes(vproject):
 
 def test_per_migration_lock_timeout_overrides_environment(project):
     p = project
-    p.write_config(lock_timeout="30s", lock_retries=0)
-    p.add("0001", "t", "CREATE TABLE orders (id int);")
-    p.run("up")
-    p.add("0002", "alter", "ALTER TABLE orders ADD COLUMN note text;", toml='lock_timeout = "200ms"\n')
-    ready = threading.Event()
-    holder = threading.Thread(target=_hold_lock, args=(p.db, "orders", "ACCESS SHARE", 6.0, ready))
-    holder.start()
-    ready.wait(10)
+    holder = _orders_with_pending_alter(p, "30s", 0, 6.0, toml='lock_timeout = "200ms"\n')
     t0 = time.monotonic()
     res = p.run("up", check=3)
     elapsed = time.monotonic() - t0
