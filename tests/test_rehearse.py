@@ -55,6 +55,11 @@ def test_rewrite_and_locks_are_observed(project):
     assert idx["summary"]["longest_access_exclusive"] is None
     modes = {lk["mode"] for r in idx["statements"] for lk in r["locks"]}
     assert "ShareUpdateExclusiveLock" in modes and "AccessExclusiveLock" not in modes
+    # the analyzer's prediction is shown next to the observation, and they agree
+    assert by["0002"]["statements"][0]["predicted_locks"] == {"users": "AccessExclusiveLock"}
+    assert by["0002"]["statements"][0]["lock_prediction"]["verdict"] == "agrees"
+    assert idx["statements"][0]["predicted_locks"] == {"users": "ShareUpdateExclusiveLock"}
+    assert idx["statements"][0]["lock_prediction"]["verdict"] == "agrees"
     assert by["0002"]["round_trip"]["verdict"] == "reversible"
     assert by["0004"]["round_trip"]["verdict"] == "not reversible"
     assert doc["passed"] is True and doc["snapshot"]["kind"] == "dump"

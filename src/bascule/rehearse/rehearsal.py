@@ -147,6 +147,19 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
     return report
 
 
+def _predictions(m: Migration, records: list[dict]) -> None:
+    """The analyzer's predicted locks next to the observed ones, per statement."""
+    from bascule.analyze.facts import compare_with_observed, predicted_locks
+
+    stmts = m.up.statements
+    for r in records:
+        if r.get("direction") != "up" or not (0 <= r.get("index", -1) < len(stmts)):
+            continue
+        pred = predicted_locks(stmts[r["index"]].sql)
+        r["predicted_locks"] = pred.locks
+        r["lock_prediction"] = compare_with_observed(pred, r.get("locks") or [])
+
+
 def _without_acl(node):
     """A fingerprint without owners and grants (they are not restored on dump-based copies)."""
     if isinstance(node, dict):
@@ -247,6 +260,7 @@ def _each_migration(report, target, migrations, pending, round_trip, observers, 
             progress(f"  {m.label} failed in rehearsal: {exc.message}")
         finally:
             mr.statements = [r for r in profiler.records if r.get("version") == m.version]
+            _predictions(m, mr.statements)
             try:
                 mr.summary = profiler.migration_summary(m.version, "up")
             except KeyError:  # no statement ran (empty script, or failed before the first)

@@ -59,6 +59,10 @@ def render_text(report) -> str:
             if s.get("rewritten_tables"):
                 parts.append("rewrites " + ", ".join(s["rewritten_tables"]))
             lines.append("      " + "; ".join(parts))
+        for r in m.statements:
+            lp = r.get("lock_prediction") or {}
+            if lp.get("verdict") == "differs":
+                lines.append(f"      locks differ from the prediction at line {r['line']}: {'; '.join(lp['details'])}")
         slow = sorted((r for r in m.statements if r.get("ms") is not None), key=lambda r: -r["ms"])[:3]
         for r in slow:
             if r["ms"] >= 100 or r is slow[0]:
@@ -92,17 +96,20 @@ def render_markdown(report) -> str:
         if m.error:
             out.append(f"\n> {m.error}\n")
         if m.statements:
-            out += ["", "| # | line | statement | time | rows | WAL | strongest lock | rewrite |",
-                    "|---|---|---|---|---|---|---|---|"]
+            out += ["", "| # | line | statement | time | rows | WAL | strongest lock | predicted | rewrite |",
+                    "|---|---|---|---|---|---|---|---|---|"]
             for r in m.statements:
                 sl = r.get("strongest_lock") or {}
                 lock = f"{sl.get('mode', '')} on {sl.get('relation', '')} ({_ms(sl.get('ms'))})" if sl else ""
                 if sl.get("inherited"):
                     lock += " (held since an earlier statement)"
                 prev = r["preview"][:80].replace("|", "\\|")
+                pred = ", ".join(f"{m_} on {rel}" for rel, m_ in (r.get("predicted_locks") or {}).items())
+                verdict = (r.get("lock_prediction") or {}).get("verdict", "")
                 out.append(f"| {r['index'] + 1} | {r['line']} | `{prev}` | {_ms(r.get('ms'))} | "
                            f"{r.get('rows') if r.get('rows') is not None else ''} | {_bytes(r.get('wal_bytes'))} | "
-                           f"{lock} | {', '.join(r.get('rewritten') or [])} |")
+                           f"{lock} | {pred}{' (' + verdict + ')' if pred else ''} | "
+                           f"{', '.join(r.get('rewritten') or [])} |")
         if m.round_trip:
             out += ["", f"**{_verdict(m)}**"]
             for d in m.round_trip.get("differences") or []:

@@ -1,0 +1,78 @@
+"""Predicted locks per statement (the analyzer's first facts), checked against the PostgreSQL
+documentation's lock table and against what a real server takes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bascule.analyze.facts import StatementLocks, compare_with_observed, predicted_locks
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("ALTER TABLE t ADD COLUMN x int", {"t": "AccessExclusiveLock"}),
+    ("ALTER TABLE t ALTER COLUMN x TYPE bigint", {"t": "AccessExclusiveLock"}),
+    ("ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES u (id)",
+     {"o": "ShareRowExclusiveLock", "u": "ShareRowExclusiveLock"}),
+    ("ALTER TABLE t VALIDATE CONSTRAINT c", {"t": "ShareUpdateExclusiveLock"}),
+    ("ALTER TABLE t SET (fillfactor = 70)", {"t": "ShareUpdateExclusiveLock"}),
+    ("ALTER TABLE t SET STATISTICS 100", None),  # not valid SQL without a column: no prediction
+    ("ALTER TABLE t ALTER COLUMN a SET STATISTICS 100", {"t": "ShareUpdateExclusiveLock"}),
+    ("ALTER TABLE t DISABLE TRIGGER ALL", {"t": "ShareRowExclusiveLock"}),
+    ("ALTER TABLE p DETACH PARTITION c CONCURRENTLY", {"p": "ShareUpdateExclusiveLock", "c": "ShareUpdateExclusiveLock"}),
+    ("ALTER TABLE p DETACH PARTITION c", {"p": "AccessExclusiveLock", "c": "AccessExclusiveLock"}),
+    ("ALTER TABLE p ATTACH PARTITION c FOR VALUES IN (1)", {"p": "ShareUpdateExclusiveLock", "c": "AccessExclusiveLock"}),
+    ("CREATE INDEX i ON s.t (a)", {"s.t": "ShareLock"}),
+    ("CREATE INDEX CONCURRENTLY i ON t (a)", {"t": "ShareUpdateExclusiveLock"}),
+    ("REINDEX TABLE CONCURRENTLY t", {"t": "ShareUpdateExclusiveLock"}),
+    ("UPDATE t SET a = s.a FROM s WHERE s.id = t.id", {"t": "RowExclusiveLock", "s": "AccessShareLock"}),
+    ("DELETE FROM t", {"t": "RowExclusiveLock"}),
+    ("TRUNCATE a, b", {"a": "AccessExclusiveLock", "b": "AccessExclusiveLock"}),
+    ("VACUUM t", {"t": "ShareUpdateExclusiveLock"}),
+    ("VACUUM FULL t", {"t": "AccessExclusiveLock"}),
+    ("LOCK TABLE t IN SHARE ROW EXCLUSIVE MODE", {"t": "ShareRowExclusiveLock"}),
+    ("DROP TABLE t", {"t": "AccessExclusiveLock"}),
+    ("CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f()", {"t": "ShareRowExclusiveLock"}),
+    ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv", {"mv": "ExclusiveLock"}),
+])
+def test_predicted_locks(sql, expected):
+    got = predicted_locks(sql).locks
+    if expected is None:
+        assert got == {}
+    else:
+        assert got == expected
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE t ADD COLUMN x int",
+    "ALTER TABLE t VALIDATE CONSTRAINT t_a_check",
+    "ALTER TABLE t SET (fillfactor = 70)",
+    "CREATE INDEX i ON t (a)",
+    "UPDATE t SET a = a",
+    "ALTER TABLE t DISABLE TRIGGER ALL",
+    "LOCK TABLE t IN EXCLUSIVE MODE",
+])
+def test_predictions_match_the_server(vdb, sql):
+    """Run the statement in a transaction and read the table's lock from pg_locks."""
+    vdb.exec("CREATE TABLE t (a int); INSERT INTO t VALUES (1); "
+             "ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0) NOT VALID")
+    with vdb.connect() as c, c.transaction():
+        c.execute(sql)
+        modes = [r[0] for r in c.execute("SELECT mode FROM pg_locks WHERE relation = 't'::regclass "
+                                         "AND pid = pg_backend_pid() AND granted").fetchall()]
+        c.execute("SELECT 1")
+    predicted = predicted_locks(sql).locks["t"]
+    assert predicted in modes, (sql, modes)
+    from bascule.analyze.facts import RANK
+
+    assert max(modes, key=lambda m: RANK[m]) == predicted
+
+
+def test_compare_with_observed():
+    pred = StatementLocks({"t": "ShareLock"})
+    assert compare_with_observed(pred, [{"relation": "public.t", "mode": "ShareLock"}])["verdict"] == "agrees"
+    assert compare_with_observed(pred, [])["verdict"] == "unconfirmed"
+    diff = compare_with_observed(pred, [{"relation": "t", "mode": "AccessExclusiveLock"}])
+    assert diff["verdict"] == "differs" and "predicted ShareLock, observed AccessExclusiveLock" in diff["details"][0]
+    inherited = [{"relation": "t", "mode": "AccessExclusiveLock", "inherited": True},
+                 {"relation": "t", "mode": "ShareLock"}]
+    assert compare_with_observed(pred, inherited)["verdict"] == "agrees"
