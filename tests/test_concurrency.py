@@ -86,13 +86,12 @@ def test_lock_timeout_retries_until_lock_is_free(vproject):
 def test_lock_timeout_gives_up_and_names_the_blocker(project):
     p = project
     holder = _orders_with_pending_alter(p, "300ms", 1, 8.0)
-    t0 = time.monotonic()
     res = p.run("up", check=3)
-    elapsed = time.monotonic() - t0
     holder.join()
+    # Queueing behind the holder would have ended in success once it let go; a 55P03 failure
+    # after exactly the configured attempts is what giving up looks like.
     assert "lock timeout after 2 attempt(s)" in res.stderr
     assert "long-report" in res.stderr and "holding the lock" in res.stderr
-    assert elapsed < 8.0  # it gave up instead of queueing behind the holder
     st = p.status()["0002"]
     assert st["state"] == "failed" and st["sqlstate"] == "55P03"
     cols = [r[0] for r in p.db.query("SELECT column_name FROM information_schema.columns WHERE table_name='orders'")]
@@ -145,9 +144,9 @@ def test_sigkill_mid_non_transactional_migration_resumes(vproject):
 def test_per_migration_lock_timeout_overrides_environment(project):
     p = project
     holder = _orders_with_pending_alter(p, "30s", 0, 6.0, toml='lock_timeout = "200ms"\n')
-    t0 = time.monotonic()
     res = p.run("up", check=3)
-    elapsed = time.monotonic() - t0
     holder.join()
+    # Under the environment's 30 s the ALTER would have waited out the 6 s holder and succeeded:
+    # a lock timeout means migration.toml's 200 ms was in force.
     assert "lock timeout after 1 attempt(s)" in res.stderr
-    assert elapsed < 5.0  # 200 ms from migration.toml, not the environment's 30 s
+    assert p.status()["0002"]["sqlstate"] == "55P03"
