@@ -125,10 +125,6 @@ class Migration:
     checks: tuple[dict, ...] = ()
 
     @property
-    def id(self) -> str:
-        return self.version
-
-    @property
     def label(self) -> str:
         return f"{self.version} {self.name}".strip()
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bascule.errors import BasculeError, DatabaseError
+from bascule.errors import BasculeError
 from bascule.targets.connect import connect, redact_url, scrub
 
 KINDS = ("clone", "dump", "schema", "synthetic")
@@ -224,4 +224,4 @@ def scratch_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="bascule-rehearse-"))
 
 
-__all__ = ["KINDS", "CopyResult", "RehearsalError", "copy_database", "scratch_dir", "source_info", "DatabaseError"]
+__all__ = ["KINDS", "CopyResult", "RehearsalError", "copy_database", "scratch_dir", "source_info"]

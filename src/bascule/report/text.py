@@ -93,6 +93,9 @@ class ProgressPrinter(Observer):
         mode = "one transaction" if transactional else "statement by statement, outside a transaction"
         extra = f", resuming at statement {resume_from + 1}" if resume_from else ""
         self._p(f"{arrow} {migration.label}  [{total} statement{'s' if total != 1 else ''}, {mode}{extra}]")
+        script = migration.up if direction == "up" else migration.down
+        if script is not None and script.dropped_transaction_control:
+            self._p("    note: BEGIN/COMMIT written in the file are ignored: bascule owns the transaction")
 
     def after_statement(self, event: StatementEvent, outcome: StatementOutcome) -> None:
         self._stop_ticker()
@@ -128,6 +131,8 @@ def render_plan(result, target: str) -> str:
         stmts = script.statements
         lines.append(f"  {m.label}  ({len(stmts)} statement{'' if len(stmts) == 1 else 's'}"
                      f"{', resume at ' + str(step.resume_from + 1) if step.resume_from else ''})")
+        if script.dropped_transaction_control:
+            lines.append("      (BEGIN/COMMIT written in the file are ignored: bascule owns the transaction)")
         for st in stmts[step.resume_from:]:
             lines.append(f"      {st.path.rsplit('/', 1)[-1]}:{st.line}  {st.preview(90)}")
     for w in plan.warnings:

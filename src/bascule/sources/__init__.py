@@ -36,10 +36,6 @@ def read_toml(path: Path) -> dict:
         raise SourceError(f"{path}: invalid TOML: {exc}", hint="see docs/sources.md for the metadata keys") from None
 
 
-def file_checksum(path: Path) -> str:
-    return checksum(read_text(path))
-
-
 def version_folders(folder: Path, marker: str, example: str, hint: str):
     """Yield (dir, version, name) for each `<version>_<name>/` subfolder holding `marker`
     (the folder-per-migration layouts: native, diesel, Prisma)."""

@@ -100,6 +100,3 @@ def connect(url: str, application_name: str = "bascule", autocommit: bool = True
         raise DatabaseError(f"invalid connection URL {redact_url(url)}: {scrub(str(exc).strip(), url)}",
                             hint="a URL looks like postgresql://user:password@host:5432/dbname") from None
 
-
-def server_version(conn) -> int:
-    return conn.info.server_version

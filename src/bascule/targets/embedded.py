@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -313,6 +312,3 @@ class EmbeddedServer:
         if not str(self.socket_dir).startswith(str(self.root)):
             shutil.rmtree(self.socket_dir, ignore_errors=True)
 
-
-def hostname() -> str:
-    return socket.gethostname()
