@@ -125,6 +125,11 @@ class Migration:
     checks: tuple[dict, ...] = ()
 
     @property
+    def history_key(self) -> str:
+        """The row's key in bascule.migrations: the version, or R:<name> for a repeatable one."""
+        return f"R:{self.name}" if self.repeatable else self.version
+
+    @property
     def label(self) -> str:
         return f"{self.version} {self.name}".strip()
 

@@ -12,7 +12,7 @@ from bascule.errors import BasculeError, DatabaseError, PlanError, SqlSyntaxErro
 from bascule.history import History
 from bascule.migration import Migration
 from bascule.observers import MigrationOutcome, Observer
-from bascule.plan import MigrationState, Plan, compute_status, plan_down, plan_up
+from bascule.plan import MigrationState, Plan, compute_status, find_state, plan_down, plan_up
 from bascule.sources import load_migrations
 from bascule.targets.connect import connect, redact_url
 
@@ -197,17 +197,11 @@ def baseline(target: Target, migrations: list[Migration], version: str, reason: 
         h.ensure()
         records = h.records()
         states = compute_status(migrations, records)
-        found = [s for s in states if s.migration is not None and not s.migration.repeatable
-                 and s.version == version]
-        if not found:
-            from bascule.plan import _find
-
-            found = [_find(states, version, "baseline version")]
+        s = find_state(states, version, "baseline version")
         applied = [r for r in records.values() if r.status in ("applied", "running", "failed", "baseline")]
         if applied:
             raise PlanError(f"this database already has bascule history ({len(applied)} migration(s) recorded)",
                             hint="baseline is for adopting a database bascule has never migrated")
-        s = found[0]
         with target.conn.transaction():
             h.upsert(s.version, name=s.name, kind="baseline", checksum=s.disk_checksum, status="baseline",
                      statements_done=0, statements_total=0, layout=s.migration.layout if s.migration else None,
@@ -243,9 +237,7 @@ def repair(target: Target, migrations: list[Migration], version: str, action: st
     try:
         h.ensure()
         states = compute_status(migrations, h.records(), runner_alive=False)
-        from bascule.plan import _find
-
-        s = _find(states, version, "repair version")
+        s = find_state(states, version, "repair version")
         rec = s.record
         if action == "accept-checksum":
             if s.state != "modified":

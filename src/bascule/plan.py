@@ -26,7 +26,11 @@ class MigrationState:
 
     @property
     def key(self) -> str:
-        return f"R:{self.name}" if self.migration is not None and self.migration.repeatable else self.version
+        return self.migration.history_key if self.migration is not None else self.version
+
+    @property
+    def repeatable(self) -> bool:
+        return self.key.startswith("R:")
 
     def to_dict(self) -> dict:
         r = self.record
@@ -69,7 +73,7 @@ def compute_status(migrations: list[Migration], records: dict[str, MigrationReco
     newest_applied = max(applied_keys, default=None)
     on_disk = set()
     for m in migrations:
-        key = f"R:{m.name}" if m.repeatable else m.version
+        key = m.history_key
         on_disk.add(key)
         r = records.get(key)
         st = MigrationState(m.version, m.name, "pending", m, r, disk_checksum=m.checksum,
@@ -107,8 +111,8 @@ def compute_status(migrations: list[Migration], records: dict[str, MigrationReco
             continue
         out.append(MigrationState(r.version, r.name, "missing", None, r, db_checksum=r.checksum,
                                   note=f"recorded as {r.status} but not found on disk"))
-    versioned = sorted((s for s in out if not s.key.startswith("R:")), key=lambda s: _vkey(s.version))
-    repeatable = sorted((s for s in out if s.key.startswith("R:")), key=lambda s: s.name)
+    versioned = sorted((s for s in out if not s.repeatable), key=lambda s: _vkey(s.version))
+    repeatable = sorted((s for s in out if s.repeatable), key=lambda s: s.name)
     return versioned + repeatable
 
 
@@ -132,12 +136,12 @@ class Plan:
     allowed_modified: list[MigrationState] = field(default_factory=list)
 
 
-def _find(states: list[MigrationState], version: str, what: str) -> MigrationState:
+def find_state(states: list[MigrationState], version: str, what: str) -> MigrationState:
     k = _vkey(version)
     for s in states:
-        if not s.key.startswith("R:") and _vkey(s.version) == k:
+        if not s.repeatable and _vkey(s.version) == k:
             return s
-    known = [s.version for s in states if not s.key.startswith("R:")]
+    known = [s.version for s in states if not s.repeatable]
     hint = f"known versions: {', '.join(known[-5:])}" if known else "there are no migrations"
     raise PlanError(f"{what} {version!r} is not a known migration version", hint=hint)
 
@@ -145,7 +149,7 @@ def _find(states: list[MigrationState], version: str, what: str) -> MigrationSta
 def plan_up(states: list[MigrationState], to: str | None = None, allow_modified: bool = False,
             out_of_order: bool = False) -> Plan:
     plan = Plan("up")
-    limit = _vkey(_find(states, to, "--to").version) if to else None
+    limit = _vkey(find_state(states, to, "--to").version) if to else None
     modified = [s for s in states if s.state == "modified"]
     if modified and not allow_modified:
         s = modified[0]
@@ -162,9 +166,7 @@ def plan_up(states: list[MigrationState], to: str | None = None, allow_modified:
                             hint="run `bascule down` to resume the rollback, or `bascule repair` after fixing it by hand")
     todo = [s for s in states if s.state in ("pending", "failed") and s.migration is not None]
     if limit is not None:
-        todo = [s for s in todo if s.key.startswith("R:") or _vkey(s.version) <= limit]
-        if any(s.key.startswith("R:") for s in todo) and limit is not None:
-            todo = [s for s in todo if not s.key.startswith("R:")]
+        todo = [s for s in todo if not s.repeatable and _vkey(s.version) <= limit]  # --to: versioned only
     ooo = [s for s in todo if s.out_of_order]
     if ooo and not out_of_order:
         s = ooo[0]
@@ -207,18 +209,18 @@ def plan_down(states: list[MigrationState], steps: int | None = None, to: str | 
         raise PlanError("--steps must be 1 or more")
     plan = Plan("down")
     failed_down = [s for s in states if s.state == "failed" and s.record is not None and s.record.direction == "down"]
-    applied = [s for s in states if s.state in ("applied", "modified", "failed", "missing") and not s.key.startswith("R:")
+    applied = [s for s in states if s.state in ("applied", "modified", "failed", "missing") and not s.repeatable
                and s not in failed_down and (s.state != "failed")]
     applied = [s for s in applied if s.record is not None and s.record.status == "applied"]
     applied.sort(key=lambda s: _vkey(s.version), reverse=True)
     chosen: list[MigrationState] = list(failed_down)
     if only is not None:
-        target = _find(states, only, "migration")
+        target = find_state(states, only, "migration")
         chosen = [s for s in applied if s is target]
         if not chosen:
             raise PlanError(f"migration {only} is not applied: nothing to roll back")
     elif to is not None:
-        target = _find(states, to, "--to")
+        target = find_state(states, to, "--to")
         chosen += [s for s in applied if _vkey(s.version) > _vkey(target.version)]
     else:
         n = steps if steps is not None else 1

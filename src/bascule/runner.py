@@ -296,7 +296,7 @@ class Runner:
 
     @staticmethod
     def _key(m: Migration) -> str:
-        return f"R:{m.name}" if m.repeatable else m.version
+        return m.history_key
 
     def _set_timeouts(self, lock_timeout: float, statement_timeout: float, local: bool) -> None:
         """Make these the timeouts in force; no round trip when they already are."""

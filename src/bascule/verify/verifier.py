@@ -237,11 +237,11 @@ def verify_command(target, migrations: list[Migration], version: str | None, che
     """`bascule verify`: take a before-snapshot (--snapshot) or verify an applied migration."""
     from bascule import operations
     from bascule.errors import PlanError
-    from bascule.plan import _find
+    from bascule.plan import find_state
 
     states = operations.status(target, migrations)
     if version is not None:
-        st = _find(states, version, "--migration")
+        st = find_state(states, version, "--migration")
     elif snapshot:
         pending = [s for s in states if s.state == "pending" and s.migration is not None and not s.migration.repeatable]
         if not pending:
