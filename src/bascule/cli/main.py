@@ -373,6 +373,7 @@ def _rehearse_command(obj: Ctx, source, command, kind, pg_version, keep, no_reco
     from bascule.errors import PlanError
     from bascule.operations import Target
     from bascule.rehearse.external import rehearse_command
+    from bascule.rehearse.rehearsal import store_evidence
     from bascule.report.rehearse import render_command
 
     if kind == "clone":
@@ -380,21 +381,8 @@ def _rehearse_command(obj: Ctx, source, command, kind, pg_version, keep, no_reco
     res = rehearse_command(source.url, command, snapshot=kind, pg_version=pg_version, keep=keep, progress=say)
     if not no_record:
         with Target(source.url, source.settings) as t:
-            try:
-                t.history.ensure()
-                eid = t.history.add_evidence("rehearsal_command", None, None, res["exit_code"] == 0, res)
-                t.history.event("rehearsed", None, None, None, {"evidence_id": eid, "command": command,
-                                                                "exit_code": res["exit_code"]})
-                res["evidence"] = f"bascule.evidence id {eid}"
-            except Exception as exc:  # not writable: keep it in the project
-                import json as _json
-                from datetime import UTC, datetime
-
-                folder = obj.cfg.root / ".bascule" / "evidence"
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"rehearsal-command-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-                path.write_text(_json.dumps(res, indent=2, default=str))
-                res["evidence"] = f"{path} ({type(exc).__name__} writing to the source)"
+            res["evidence"] = store_evidence(t, obj.cfg.root, "rehearsal_command", res["exit_code"] == 0, res,
+                                             {"command": command, "exit_code": res["exit_code"]})
     out = _dumps(res) if fmt == "json" else render_command(res, markdown=fmt == "markdown")
     click.echo(out)
     if report_file is not None:

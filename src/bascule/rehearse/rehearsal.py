@@ -298,24 +298,30 @@ def _each_migration(report, target, migrations, pending, round_trip, observers, 
             break
 
 
-def record_evidence(report: RehearsalReport, source: Target, project_root: Path) -> str:
-    """Store the report where the review workflow finds it: the source's bascule schema, or a JSON
-    file in the project when that database is not writable."""
-    payload = report.to_dict()
+def store_evidence(source: Target, project_root: Path, kind: str, passed: bool, payload: dict,
+                   event_detail: dict) -> str:
+    """Store a rehearsal result where the review workflow finds it: the source's bascule schema
+    (with a chained `rehearsed` event), or a JSON file in the project when that database is not
+    writable. Returns where it went."""
     try:
         source.open()
         h = source.history
         h.ensure()
-        eid = h.add_evidence("rehearsal", None, None, report.passed, payload)
-        h.event("rehearsed", None, None, None, {
-            "evidence_id": eid, "passed": report.passed, "snapshot": payload["snapshot"],
-            "migrations": [{"version": m.version, "checksum": m.checksum, "status": m.status,
-                            "round_trip": m.round_trip.get("verdict")} for m in report.migrations]})
+        eid = h.add_evidence(kind, None, None, passed, payload)
+        h.event("rehearsed", None, None, None, {"evidence_id": eid, "passed": passed, **event_detail})
         return f"bascule.evidence id {eid}"
     except Exception as exc:  # read-only replica, no privileges: keep it in the project instead
         folder = project_root / ".bascule" / "evidence"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"rehearsal-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-        payload["evidence_note"] = f"source database not writable ({type(exc).__name__}); stored here"
+        path = folder / f"{kind.replace('_', '-')}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+        payload = dict(payload, evidence_note=f"source database not writable ({type(exc).__name__}); stored here")
         path.write_text(json.dumps(payload, indent=2, default=str))
         return str(path)
+
+
+def record_evidence(report: RehearsalReport, source: Target, project_root: Path) -> str:
+    payload = report.to_dict()
+    return store_evidence(source, project_root, "rehearsal", report.passed, payload, {
+        "snapshot": payload["snapshot"],
+        "migrations": [{"version": m.version, "checksum": m.checksum, "status": m.status,
+                        "round_trip": m.round_trip.get("verdict")} for m in report.migrations]})
