@@ -48,6 +48,8 @@ def main() -> int:
     args = ap.parse_args()
 
     import psycopg
+    from _accounts import INSERT as accounts_insert
+    from _accounts import fill
     from psycopg import sql
 
     from bascule.config import Settings
@@ -63,13 +65,7 @@ def main() -> int:
         server.start()
         admin = psycopg.connect(server.url("postgres"), autocommit=True)
         with psycopg.connect(server.url("source"), autocommit=True) as c:
-            print(f"filling {args.rows} rows ...", file=sys.stderr, flush=True)
-            c.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, owner_id int NOT NULL, email text NOT NULL, "
-                      "created_at timestamptz NOT NULL, balance numeric(12, 2))")
-            c.execute("INSERT INTO accounts SELECT g, g %% 100000, 'user' || g || '@example.com', "
-                      "timestamptz '2020-01-01' + g * interval '1 second', (g %% 1000) / 10.0 "
-                      "FROM generate_series(1, %s) g", (args.rows,))
-            c.execute("VACUUM ANALYZE accounts")
+            fill(c, args.rows)
         proj = tmp / "project" / "migrations"
         for name, up in MIGRATIONS:
             (proj / name).mkdir(parents=True)
@@ -140,9 +136,7 @@ def main() -> int:
                 made = sum(g["rows_generated"] or 0 for g in gen.values())
                 dst.execute("TRUNCATE accounts")
                 t0 = time.perf_counter()
-                dst.execute("INSERT INTO accounts SELECT g, g %% 100000, 'user' || g || '@example.com', "
-                            "timestamptz '2020-01-01' + g * interval '1 second', (g %% 1000) / 10.0 "
-                            "FROM generate_series(1, %s) g", (made,))
+                dst.execute(accounts_insert, (made,))
                 floor_t.append(time.perf_counter() - t0)
         syn_s, floor_s = statistics.median(syn_t), statistics.median(floor_t)
         syn_ratio = floor_s / syn_s

@@ -32,6 +32,7 @@ def main() -> int:
     args = ap.parse_args()
 
     import psycopg
+    from _accounts import fill
 
     from bascule.sql import split_statements
     from bascule.targets.embedded import EmbeddedServer
@@ -43,19 +44,7 @@ def main() -> int:
     try:
         url = server.start()
         conn = psycopg.connect(url, autocommit=True)
-        print(f"filling {args.rows} rows ...", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        conn.execute("""
-            CREATE TABLE accounts (
-                id bigint PRIMARY KEY, owner_id int NOT NULL, email text NOT NULL,
-                created_at timestamptz NOT NULL, balance numeric(12, 2), active boolean NOT NULL)""")
-        conn.execute("""
-            INSERT INTO accounts
-            SELECT g, g %% 100000, 'user' || g || '@example.com', timestamptz '2020-01-01' + g * interval '1 second',
-                   (g %% 100000) / 100.0, g %% 7 <> 0
-              FROM generate_series(1, %s) g""", (args.rows,))
-        conn.execute("VACUUM ANALYZE accounts")
-        print(f"filled in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        fill(conn, args.rows)
         stmts, _ = split_statements("UPDATE accounts SET active = active WHERE false;")
         touch = touched(stmts)
         touch.updated_columns.clear()  # hash every column, the expensive case
