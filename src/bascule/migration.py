@@ -63,6 +63,10 @@ class Statement:
     # (schema, index, table) of an index built CONCURRENTLY; the index lives in the table's schema
     concurrent_index: tuple[str | None, str, str] | None = None
     sets_session: bool = False  # SET (not SET LOCAL), SET ROLE, ...: changes the session for what follows
+    # The parse tree (libpg_query JSON) for the analyzer; node locations inside it are byte
+    # offsets in the parsed text, and `node_base` is this statement's own offset there.
+    node: dict | None = field(default=None, compare=False, repr=False, hash=False)
+    node_base: int = field(default=0, compare=False, repr=False)
 
     def needs_autocommit(self, server_version: int) -> bool:
         if self.no_transaction:

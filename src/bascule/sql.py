@@ -215,7 +215,7 @@ def _parse_chunk(chunk: str, base: int, full: str, path: str, first_line: int, o
         line, col = _line_col(full, start, first_line)
         facts = _classify(tag, node)
         out.append(Statement(index=len(out), sql=sql, path=path, line=line, column=col,
-                             kind=facts.pop("kind"), **facts))
+                             kind=facts.pop("kind"), node=node, node_base=loc, **facts))
 
 
 def split_statements(text: str, path: str = "<string>", first_line: int = 1) -> tuple[list[Statement], bool]:
@@ -259,7 +259,8 @@ def split_statements(text: str, path: str = "<string>", first_line: int = 1) -> 
                                  hint="end the data rows with a line containing only \\.")
         out[-1] = Statement(
             index=copy_stmt.index, sql=copy_stmt.sql, path=path, line=copy_stmt.line, column=copy_stmt.column,
-            kind=copy_stmt.kind, copy_data=rest[data_start:data_end],
+            kind=copy_stmt.kind, copy_data=rest[data_start:data_end], node=copy_stmt.node,
+            node_base=copy_stmt.node_base,
         )
         pos += lines_end
     return out, dropped[0]

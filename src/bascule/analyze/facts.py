@@ -1,21 +1,44 @@
-"""Statement facts: which relations a statement locks, and in which mode, read from the parse
-tree (PostgreSQL's documentation on explicit locking and ALTER TABLE is the source).
+"""Statement facts, read from the parse tree: which relations a statement locks and in which mode,
+whether it rewrites a table, scans one while holding its lock, can run inside a transaction, is
+backward-incompatible for application code already running, or destroys data.
 
-This is the first piece of the analyzer: data, tested on its own, reused by rehearsal to show
-the predicted lock next to the observed one. Rewrites, scans and compatibility facts come with
-the lint issue.
+Sources: PostgreSQL's documentation on explicit locking and ALTER TABLE (the lock each form
+takes; "ACCESS EXCLUSIVE unless noted"), and the server's own rules for when ALTER TABLE must
+rewrite or verify a table. Facts are plain data: rules read them, rehearsal shows the predicted
+lock next to the observed one, and the plan document reuses them.
+
+`statement_facts(tag, node, version, known)` takes an optional `known` (the analyzer's
+`Knowledge` of the schema built from earlier statements, migrations and, with a connection, the
+live catalog): it turns "may rewrite" into "rewrites" or "does not", and notices that a validated
+CHECK (col IS NOT NULL) lets SET NOT NULL skip its scan.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Protocol
 
 MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
          "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
 RANK = {m: i for i, m in enumerate(MODES)}
 AE, SUE, SRE, SHARE, RE, AS = ("AccessExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock",
                                "ShareLock", "RowExclusiveLock", "AccessShareLock")
+EXCL = "ExclusiveLock"
+NEWEST = 18
+OLDEST = 12
+
+# What each mode blocks, in the words a reviewer needs.
+BLOCKS = {
+    AE: "blocks reads and writes",
+    EXCL: "blocks writes; reads continue",
+    SRE: "blocks writes; reads continue",
+    SHARE: "blocks writes; reads continue",
+    SUE: "blocks other schema changes and VACUUM; reads and writes continue",
+    RE: "row-level only",
+    "RowShareLock": "row-level only",
+    AS: "blocks only ACCESS EXCLUSIVE",
+}
 
 # ALTER TABLE subcommands that take less than ACCESS EXCLUSIVE (PostgreSQL 12+ documentation)
 _ALTER_LOCKS = {
@@ -29,19 +52,124 @@ _ALTER_LOCKS = {
     "AT_EnableTrigAll": SRE, "AT_DisableTrigAll": SRE, "AT_EnableTrigUser": SRE, "AT_DisableTrigUser": SRE,
     "AT_AttachPartition": SUE,  # on the parent; the partition itself: ACCESS EXCLUSIVE
 }
-_LOCK_STMT_MODES = {1: AS, 2: "RowShareLock", 3: RE, 4: SUE, 5: SHARE, 6: SRE, 7: "ExclusiveLock", 8: AE}
+_LOCK_STMT_MODES = {1: AS, 2: "RowShareLock", 3: RE, 4: SUE, 5: SHARE, 6: SRE, 7: EXCL, 8: AE}
+
+# Functions that are not volatile, so a DEFAULT using them is evaluated once when a column is
+# added (PostgreSQL 11+: no rewrite). Anything else, including user functions whose volatility
+# is unknown offline (CREATE FUNCTION defaults to VOLATILE), is treated as volatile.
+NON_VOLATILE_FUNCS = frozenset({
+    "now", "current_timestamp", "transaction_timestamp", "statement_timestamp", "current_date",
+    "current_time", "localtime", "localtimestamp", "lower", "upper", "length", "coalesce", "nullif",
+    "greatest", "least", "abs", "round", "trunc", "concat", "md5", "to_char", "to_date", "to_timestamp",
+    "jsonb_build_object", "json_build_object", "jsonb_build_array", "json_build_array", "array",
+    "make_date", "make_timestamp", "make_timestamptz", "make_interval", "current_user", "session_user",
+    "current_schema", "current_database", "btrim", "ltrim", "rtrim", "replace", "substr", "substring",
+    "date_trunc", "date_part", "extract", "timezone", "format", "int4", "int8", "text", "numeric",
+})
+VOLATILE_FUNCS = frozenset({"random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1",
+                            "uuid_generate_v1mc", "clock_timestamp", "timeofday", "nextval", "setseed",
+                            "uuidv4", "uuidv7", "random_normal"})
+
+# SQL-standard value functions appear as SQLValueFunction nodes: all stable.
+INT_WIDTH = {"int2": 2, "smallint": 2, "int4": 4, "integer": 4, "int": 4, "int8": 8, "bigint": 8,
+             "serial": 4, "serial4": 4, "bigserial": 8, "serial8": 8, "smallserial": 2, "serial2": 2}
+SERIAL = {"serial": "int4", "serial4": "int4", "bigserial": "int8", "serial8": "int8",
+          "smallserial": "int2", "serial2": "int2"}
+_DISPLAY = {"int2": "smallint", "int4": "integer", "int8": "bigint", "bpchar": "char", "varchar": "varchar",
+            "float4": "real", "float8": "double precision", "bool": "boolean", "timestamptz": "timestamptz"}
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    """A column type as written: name without pg_catalog, typmods, array dimensions."""
+
+    name: str
+    mods: tuple = ()
+    array: bool = False
+    schema: str | None = None
+
+    def __str__(self) -> str:
+        base = _DISPLAY.get(self.name, self.name)
+        if self.mods:
+            base += "(" + ",".join(str(m) for m in self.mods) + ")"
+        return base + ("[]" if self.array else "")
+
+
+def type_ref(type_name: dict | None) -> TypeRef | None:
+    if not type_name:
+        return None
+    names = [n["String"]["sval"] for n in type_name.get("names") or () if "String" in n]
+    if not names:
+        return None
+    schema = names[-2] if len(names) > 1 and names[-2] != "pg_catalog" else None
+    mods = []
+    for m in type_name.get("typmods") or ():
+        c = m.get("A_Const") or {}
+        if "ival" in c:
+            mods.append((c["ival"] or {}).get("ival", 0))
+        elif "sval" in c:
+            mods.append((c["sval"] or {}).get("sval", ""))
+        else:
+            mods.append("?")
+    return TypeRef(name=names[-1], mods=tuple(mods), array=bool(type_name.get("arrayBounds")), schema=schema)
+
+
+def relkey(rangevar: dict | None) -> str | None:
+    """The relation as written: "schema.name" when qualified, else "name" (already case-folded by
+    the parser unless quoted)."""
+    if not rangevar or "relname" not in rangevar:
+        return None
+    return f"{rangevar['schemaname']}.{rangevar['relname']}" if rangevar.get("schemaname") else rangevar["relname"]
+
+
+def bare(key: str) -> str:
+    return key.rsplit(".", 1)[-1]
+
+
+def names_of(items) -> list[str]:
+    return [i["String"]["sval"] for i in items or () if "String" in i]
 
 
 @dataclass
-class StatementLocks:
-    """Relation name (as written, schema-qualified when it was) → strongest mode predicted."""
+class Effect:
+    """One consequence of a statement on one table ("rewrites orders: SET DATA TYPE bigint")."""
 
+    table: str
+    reason: str
+    column: str | None = None
+    certain: bool = True  # False: depends on something bascule could not see (the old column type)
+    location: int | None = None  # byte offset of the node in the parsed text, when known
+
+
+class Knowledge(Protocol):
+    """What the analyzer knows of the schema before a statement (see analyze/context.py)."""
+
+    def column_type(self, table: str, column: str) -> TypeRef | None: ...
+    def has_not_null_proof(self, table: str, column: str) -> bool: ...
+    def column_not_null(self, table: str, column: str) -> bool | None: ...
+    def domain_has_constraints(self, name: str) -> bool | None: ...
+    def index_table(self, index: str) -> str | None: ...
+    def func_volatility(self, name: str) -> str | None: ...
+
+
+@dataclass
+class StatementFacts:
+    kind: str
     locks: dict[str, str] = field(default_factory=dict)
+    rewrites: list[Effect] = field(default_factory=list)
+    scans: list[Effect] = field(default_factory=list)      # whole-table read while holding its lock
+    breaking: list[Effect] = field(default_factory=list)   # backward-incompatible for running code
+    destroys: list[Effect] = field(default_factory=list)   # data that cannot come back
+    creates: list[str] = field(default_factory=list)       # tables created
+    index_builds: list[Effect] = field(default_factory=list)  # indexes built (non-concurrently: under lock)
+    transactional: bool = True
+    data_change: bool = False
+    additive: bool = False
 
-    def take(self, rel: dict | None, mode: str) -> None:
-        if not rel or "relname" not in rel:
+    def take(self, rel: dict | str | None, mode: str) -> None:
+        name = rel if isinstance(rel, str) else relkey(rel)
+        if not name:
             return
-        name = f"{rel['schemaname']}.{rel['relname']}" if rel.get("schemaname") else rel["relname"]
         if RANK[mode] > RANK.get(self.locks.get(name, ""), -1):
             self.locks[name] = mode
 
@@ -50,87 +178,487 @@ class StatementLocks:
             return None
         return max(self.locks.items(), key=lambda kv: RANK[kv[1]])
 
+    def slow_on(self, table: str) -> bool:
+        b = bare(table)
+        return any(bare(e.table) == b for e in self.rewrites + self.scans + self.index_builds)
 
-def _reads(node, out: StatementLocks) -> None:
+
+class StatementLocks(StatementFacts):
+    """Kept for rehearsal: predicted locks of one SQL text."""
+
+    def __init__(self, locks: dict[str, str] | None = None):
+        super().__init__(kind="", locks=dict(locks or {}))
+
+
+def _reads(node, out: StatementFacts) -> None:
     """Every other relation a statement mentions is read: ACCESS SHARE."""
     if isinstance(node, dict):
         if "relname" in node and "relpersistence" in node:
             out.take(node, AS)
         for v in node.values():
-            _reads(v, out)
+            if isinstance(v, (dict, list)):
+                _reads(v, out)
     elif isinstance(node, list):
         for v in node:
             _reads(v, out)
 
 
-def predicted_locks(sql: str) -> StatementLocks:
-    """Locks one statement takes on the relations it names (strongest per relation)."""
+def func_names(expr) -> list[str]:
+    """Names of every function called in an expression tree (last name component)."""
+    found: list[str] = []
+
+    def walk(n):
+        if isinstance(n, dict):
+            fc = n.get("FuncCall")
+            if fc is not None:
+                nm = names_of(fc.get("funcname"))
+                if nm:
+                    found.append(nm[-1].lower())
+            for v in n.values():
+                if isinstance(v, (dict, list)):
+                    walk(v)
+        elif isinstance(n, list):
+            for v in n:
+                walk(v)
+
+    walk(expr)
+    return found
+
+
+def volatile(expr, known: Knowledge | None = None) -> str | None:
+    """The first function in expr that is (or may be) volatile, or None when none is."""
+    if expr is None:
+        return None
+    for name in func_names(expr):
+        if name in VOLATILE_FUNCS:
+            return name
+        if name in NON_VOLATILE_FUNCS:
+            continue
+        v = known.func_volatility(name) if known is not None else None
+        if v in ("i", "s"):
+            continue
+        return name
+    return None
+
+
+def constraint_defs(coldef: dict) -> list[dict]:
+    return [c["Constraint"] for c in coldef.get("constraints") or () if "Constraint" in c]
+
+
+def _alter_column_type_effect(table: str, col: str, new: TypeRef | None, using, known: Knowledge | None,
+                              version: int) -> tuple[str | None, bool, bool]:
+    """(rewrite reason or None, rewrite certain, narrowing) for ALTER COLUMN ... TYPE."""
+    old = known.column_type(table, col) if known is not None else None
+    if new is None:
+        return "SET DATA TYPE", False, False
+    if using is not None and not _trivial_using(using, col):
+        return f"SET DATA TYPE {new} USING an expression", True, old is not None and narrowing(old, new)
+    if old is None:
+        return f"SET DATA TYPE {new} (the old type is unknown: no rewrite only if it is binary-coercible)", False, False
+    if binary_coercible(old, new):
+        return None, True, False
+    return f"SET DATA TYPE {old} → {new}", True, narrowing(old, new)
+
+
+def _trivial_using(using, col: str) -> bool:
+    ref = (using.get("ColumnRef") or {}) if isinstance(using, dict) else {}
+    return names_of(ref.get("fields")) == [col]
+
+
+_TEXTLIKE = {"text", "varchar"}
+
+
+def binary_coercible(old: TypeRef, new: TypeRef) -> bool:
+    """ALTER COLUMN TYPE old → new needs neither a rewrite nor a scan (PostgreSQL 9.2+): same type
+    with a looser limit, varchar ↔ text, cidr → inet, numeric with more precision and same scale."""
+    if old.array != new.array:
+        return False
+    o, n = old.name, new.name
+    if o == n and old.mods == new.mods:
+        return True
+    if o in _TEXTLIKE and n in _TEXTLIKE:
+        if not new.mods:
+            return True  # to text or unlimited varchar
+        if o == "varchar" and old.mods and isinstance(old.mods[0], int) and isinstance(new.mods[0], int):
+            return new.mods[0] >= old.mods[0]
+        return False
+    if o == n == "numeric":
+        if not new.mods:
+            return True
+        if old.mods and len(old.mods) == len(new.mods) and all(isinstance(m, int) for m in old.mods + new.mods):
+            p0, s0 = old.mods[0], old.mods[1] if len(old.mods) > 1 else 0
+            p1, s1 = new.mods[0], new.mods[1] if len(new.mods) > 1 else 0
+            return p1 >= p0 and s1 == s0
+        return False
+    if o == n and o in ("varbit", "bit varying"):
+        return not new.mods or (bool(old.mods) and new.mods[0] >= old.mods[0])
+    if (o, n) == ("cidr", "inet"):
+        return True
+    if o == n in ("timestamp", "timestamptz", "time", "interval") and old.mods and not new.mods:
+        return True
+    return False
+
+
+def narrowing(old: TypeRef, new: TypeRef) -> bool:
+    """new cannot hold every value old can (so old code may write values the column refuses)."""
+    if old.name in INT_WIDTH and new.name in INT_WIDTH:
+        return INT_WIDTH[new.name] < INT_WIDTH[old.name]
+    if old.name in _TEXTLIKE | {"bpchar"} and new.name in _TEXTLIKE | {"bpchar"}:
+        if not new.mods:
+            return False
+        if not old.mods:
+            return True
+        return isinstance(new.mods[0], int) and isinstance(old.mods[0], int) and new.mods[0] < old.mods[0]
+    if old.name == new.name == "numeric" and new.mods:
+        if not old.mods:
+            return True
+        return new.mods < old.mods
+    if old.name in ("float8", "numeric") and new.name in INT_WIDTH | {"float4"}:
+        return True
+    if old.name in ("timestamptz", "timestamp") and new.name == "date":
+        return True
+    return False
+
+
+def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledge | None = None,
+                    transactional: bool = True) -> StatementFacts:
+    """Facts of one parsed statement (libpg_query JSON: `tag` is its node name)."""
+    f = StatementFacts(kind=tag, transactional=transactional)
+    _reads(node, f)
+    rel = node.get("relation")
+    table = relkey(rel)
+    if tag == "AlterTableStmt":
+        if node.get("objtype") in ("OBJECT_INDEX",):
+            f.take(rel, SUE if all((c.get("AlterTableCmd") or {}).get("subtype") in ("AT_SetRelOptions",
+                                   "AT_ResetRelOptions", "AT_SetStatistics") for c in node.get("cmds") or ())
+                   else AE)
+            return f
+        _alter_table(f, node, table, version, known)
+    elif tag == "CreateStmt":
+        if table:
+            f.creates.append(table)
+            f.take(rel, AE)
+        f.additive = True
+        for elt in node.get("tableElts") or ():
+            cons = []
+            if "ColumnDef" in elt:
+                cons = constraint_defs(elt["ColumnDef"])
+            elif "Constraint" in elt:
+                cons = [elt["Constraint"]]
+            for c in cons:
+                if c.get("contype") == "CONSTR_FOREIGN":
+                    f.take(c.get("pktable"), SRE)
+        pb = node.get("partbound")
+        if pb and node.get("inhRelations"):  # CREATE TABLE ... PARTITION OF parent
+            for inh in node["inhRelations"]:
+                f.take(inh.get("RangeVar"), SUE if version >= 12 else AE)
+    elif tag == "IndexStmt":
+        concurrent = bool(node.get("concurrent"))
+        f.take(rel, SUE if concurrent else SHARE)
+        f.additive = True
+        if table:
+            eff = Effect(table, f"CREATE {'UNIQUE ' if node.get('unique') else ''}INDEX"
+                         f"{' ' + node['idxname'] if node.get('idxname') else ''}", location=node.get("location"))
+            if not concurrent:
+                f.index_builds.append(eff)
+    elif tag in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+        f.take(rel, RE)
+        f.data_change = True
+        if tag == "DeleteStmt" and not node.get("whereClause") and table:
+            f.destroys.append(Effect(table, "DELETE without WHERE removes every row"))
+        if tag == "UpdateStmt" and not node.get("whereClause") and not node.get("fromClause") and table:
+            f.destroys.append(Effect(table, "UPDATE without WHERE overwrites every row"))
+    elif tag == "CopyStmt" and node.get("is_from"):
+        f.take(rel, RE)
+        f.data_change = True
+    elif tag == "TruncateStmt":
+        for r in node.get("relations") or ():
+            rv = r.get("RangeVar")
+            f.take(rv, AE)
+            if relkey(rv):
+                why = "TRUNCATE removes every row" + (" (CASCADE: and every row of tables referencing it)"
+                                                      if node.get("behavior") == "DROP_CASCADE" else "")
+                f.destroys.append(Effect(relkey(rv), why))
+        f.data_change = True
+    elif tag == "VacuumStmt":
+        full = any((o.get("DefElem") or {}).get("defname") == "full" for o in node.get("options") or ())
+        for r in node.get("rels") or ():
+            rv = (r.get("VacuumRelation") or {}).get("relation")
+            f.take(rv, AE if full else SUE)
+            if full and relkey(rv):
+                f.rewrites.append(Effect(relkey(rv), "VACUUM FULL"))
+    elif tag == "ClusterStmt":
+        f.take(rel, AE)
+        if table:
+            f.rewrites.append(Effect(table, "CLUSTER"))
+    elif tag == "ReindexStmt":
+        concurrent = any((p.get("DefElem") or {}).get("defname") == "concurrently"
+                         and (p["DefElem"].get("arg") is None or "false" not in json.dumps(p["DefElem"]["arg"]))
+                         for p in node.get("params") or ())
+        f.take(rel, SUE if concurrent else SHARE)
+        if table and not concurrent:
+            f.index_builds.append(Effect(table, f"REINDEX {node.get('kind', '').removeprefix('REINDEX_OBJECT_')}"))
+    elif tag == "CreateTrigStmt":
+        f.take(rel, SRE)
+    elif tag == "RenameStmt":
+        _rename(f, node, table)
+    elif tag == "RuleStmt":
+        f.take(rel, AE)
+    elif tag == "LockStmt":
+        for r in node.get("relations") or ():
+            f.take(r.get("RangeVar"), _LOCK_STMT_MODES.get(node.get("mode", 8), AE))
+    elif tag == "DropStmt":
+        _drop(f, node, known)
+    elif tag == "DropdbStmt":
+        f.destroys.append(Effect(node.get("dbname", "?"), "DROP DATABASE"))
+        f.breaking.append(Effect(node.get("dbname", "?"), "DROP DATABASE"))
+    elif tag == "RefreshMatViewStmt":
+        f.take(rel, EXCL if node.get("concurrent") else AE)
+    elif tag in ("CreateEnumStmt", "CreateDomainStmt", "CreateSeqStmt", "ViewStmt", "CreateFunctionStmt",
+                 "CreateSchemaStmt", "CreateExtensionStmt", "CompositeTypeStmt", "CreateTableAsStmt"):
+        f.additive = True
+        if tag == "CreateTableAsStmt":
+            into = (node.get("into") or {}).get("rel")
+            if relkey(into):
+                f.creates.append(relkey(into))
+    elif tag == "AlterEnumStmt":
+        if node.get("oldVal"):
+            f.breaking.append(Effect(".".join(names_of(node.get("typeName"))),
+                                     f"RENAME VALUE '{node['oldVal']}' TO '{node.get('newVal')}'"))
+        else:
+            f.additive = True
+    return f
+
+
+def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int, known: Knowledge | None) -> None:
+    rel = node.get("relation")
+    for cmd in node.get("cmds") or ():
+        c = cmd.get("AlterTableCmd", {})
+        sub = c.get("subtype")
+        mode = _ALTER_LOCKS.get(sub, AE)
+        d = c.get("def") or {}
+        col = c.get("name")
+        if not table:
+            continue
+        if sub == "AT_AddConstraint":
+            con = d.get("Constraint") or {}
+            _add_constraint(f, table, con, known, version)
+            if con.get("contype") == "CONSTR_FOREIGN":
+                mode = SRE
+                f.take(con.get("pktable"), SRE)
+        elif sub == "AT_AddColumn":
+            _add_column(f, table, d.get("ColumnDef") or {}, known, version)
+        elif sub == "AT_AlterColumnType":
+            cd = d.get("ColumnDef") or {}
+            new = type_ref(cd.get("typeName"))
+            reason, certain, narrow = _alter_column_type_effect(table, col, new, cd.get("raw_default"), known, version)
+            if reason:
+                f.rewrites.append(Effect(table, reason, col, certain, cd.get("location")))
+            if narrow:
+                f.breaking.append(Effect(table, f"narrows column {col} to {new}", col))
+        elif sub == "AT_SetNotNull":
+            if version >= 12 and known is not None and known.has_not_null_proof(table, col):
+                pass  # a validated CHECK (col IS NOT NULL) lets PostgreSQL 12+ skip the scan
+            elif known is not None and known.column_not_null(table, col):
+                pass  # already NOT NULL: nothing to check
+            else:
+                f.scans.append(Effect(table, f"SET NOT NULL on {col} checks every row", col))
+            f.breaking.append(Effect(table, f"column {col} becomes NOT NULL: code that writes NULL fails", col))
+        elif sub == "AT_ColumnDefault" and not d:
+            f.breaking.append(Effect(table, f"DROP DEFAULT on {col}: inserts that omit it get NULL or fail", col))
+        elif sub == "AT_DropColumn":
+            f.breaking.append(Effect(table, f"DROP COLUMN {col}: code that reads or writes it fails", col))
+            f.destroys.append(Effect(table, f"DROP COLUMN {col} deletes its data", col))
+        elif sub in ("AT_SetAccessMethod",):
+            f.rewrites.append(Effect(table, "SET ACCESS METHOD"))
+        elif sub == "AT_SetTableSpace":
+            f.rewrites.append(Effect(table, "SET TABLESPACE copies every block"))
+        elif sub in ("AT_SetLogged", "AT_SetUnLogged"):
+            f.rewrites.append(Effect(table, "SET LOGGED" if sub == "AT_SetLogged" else "SET UNLOGGED"))
+        elif sub == "AT_AddIdentity":
+            pass  # on an existing column: catalog only
+        elif sub == "AT_AttachPartition":
+            pc = d.get("PartitionCmd") or {}
+            part = relkey(pc.get("name"))
+            f.take(pc.get("name"), AE)
+            if part:
+                f.scans.append(Effect(part, "ATTACH PARTITION checks every row of the partition unless a "
+                                      "validated CHECK constraint already proves the bound", certain=False))
+        elif sub == "AT_DetachPartition":
+            pc = d.get("PartitionCmd") or {}
+            concurrent = pc.get("concurrent")
+            mode = SUE if concurrent else AE
+            f.take(pc.get("name"), SUE if concurrent else AE)
+            if concurrent:
+                f.transactional = False
+        elif sub == "AT_ValidateConstraint":
+            pass
+        f.take(rel, mode)
+
+
+def _add_column(f: StatementFacts, table: str, cd: dict, known: Knowledge | None, version: int) -> None:
+    col = cd.get("colname")
+    t = type_ref(cd.get("typeName"))
+    cons = constraint_defs(cd)
+    types = {c.get("contype") for c in cons}
+    default = next((c.get("raw_expr") for c in cons if c.get("contype") == "CONSTR_DEFAULT"), None)
+    loc = cd.get("location")
+    f.additive = True
+    if t is not None and t.name in SERIAL:
+        f.rewrites.append(Effect(table, f"ADD COLUMN {col} {t.name}: every row gets nextval()", col, location=loc))
+    elif "CONSTR_IDENTITY" in types:
+        f.rewrites.append(Effect(table, f"ADD COLUMN {col} GENERATED AS IDENTITY fills every row", col, location=loc))
+    elif "CONSTR_GENERATED" in types:
+        gen = next(c for c in cons if c.get("contype") == "CONSTR_GENERATED")
+        stored = gen.get("generated_kind", "s") == "s" or version < 18
+        if stored:
+            f.rewrites.append(Effect(table, f"ADD COLUMN {col} GENERATED ... STORED computes every row", col,
+                                     location=loc))
+    elif default is not None:
+        v = volatile(default, known)
+        if v:
+            f.rewrites.append(Effect(table, f"ADD COLUMN {col} with volatile default {v}()", col, location=loc,
+                                     certain=v in VOLATILE_FUNCS or (known is not None and known.func_volatility(v) == "v")))
+        elif version < 11:
+            f.rewrites.append(Effect(table, f"ADD COLUMN {col} with a default (before PostgreSQL 11)", col, location=loc))
+    if t is not None and default is None and not types & {"CONSTR_IDENTITY", "CONSTR_GENERATED"} \
+            and t.name not in SERIAL and known is not None and known.domain_has_constraints(t.name):
+        f.rewrites.append(Effect(table, f"ADD COLUMN {col} of domain {t.name} with constraints checks every row",
+                                 col, location=loc))
+    if "CONSTR_NOTNULL" in types and default is None and not types & {"CONSTR_IDENTITY", "CONSTR_GENERATED"} \
+            and not (t is not None and t.name in SERIAL):
+        f.breaking.append(Effect(table, f"ADD COLUMN {col} NOT NULL without a default: fails on a non-empty "
+                                 "table, and inserts from code that does not know it fail", col))
+    if "CONSTR_PRIMARY" in types or "CONSTR_UNIQUE" in types:
+        f.index_builds.append(Effect(table, f"ADD COLUMN {col} {'PRIMARY KEY' if 'CONSTR_PRIMARY' in types else 'UNIQUE'}"
+                                     " builds an index", col))
+    if "CONSTR_CHECK" in types and default is not None:
+        f.scans.append(Effect(table, f"ADD COLUMN {col} with a CHECK checks every row", col))
+    for c in cons:
+        if c.get("contype") == "CONSTR_FOREIGN":
+            f.take(c.get("pktable"), SRE)
+
+
+def _add_constraint(f: StatementFacts, table: str, con: dict, known: Knowledge | None, version: int) -> None:
+    ct = con.get("contype")
+    name = con.get("conname") or ""
+    label = f" {name}" if name else ""
+    loc = con.get("location")
+    not_valid = bool(con.get("skip_validation"))
+    if ct == "CONSTR_FOREIGN":
+        if not not_valid:
+            f.scans.append(Effect(table, f"ADD FOREIGN KEY{label} checks every row", location=loc))
+    elif ct == "CONSTR_CHECK":
+        if not not_valid:
+            f.scans.append(Effect(table, f"ADD CHECK{label} checks every row", location=loc))
+    elif ct in ("CONSTR_UNIQUE", "CONSTR_PRIMARY"):
+        kind = "PRIMARY KEY" if ct == "CONSTR_PRIMARY" else "UNIQUE"
+        if not con.get("indexname"):
+            f.index_builds.append(Effect(table, f"ADD {kind}{label} builds its index", location=loc))
+        if ct == "CONSTR_PRIMARY":
+            cols = names_of(con.get("keys"))
+            unproven = [c for c in cols if not (known is not None and (known.column_not_null(table, c)
+                                                or (version >= 12 and known.has_not_null_proof(table, c))))]
+            if unproven and con.get("indexname"):
+                f.scans.append(Effect(table, f"ADD PRIMARY KEY USING INDEX sets NOT NULL on {', '.join(unproven)}"
+                                      " and checks every row", certain=False, location=loc))
+    elif ct == "CONSTR_EXCLUSION":
+        f.index_builds.append(Effect(table, f"ADD EXCLUDE{label} builds its index", location=loc))
+    elif ct == "CONSTR_NOTNULL":  # PostgreSQL 18: ADD CONSTRAINT name NOT NULL col [NOT VALID]
+        if not not_valid:
+            f.scans.append(Effect(table, f"ADD NOT NULL{label} checks every row", location=loc))
+
+
+def _rename(f: StatementFacts, node: dict, table: str | None) -> None:
+    rt = node.get("renameType")
+    rel = node.get("relation")
+    if rt == "OBJECT_INDEX":
+        f.take(rel, SUE)
+        return
+    f.take(rel, AE)
+    if not table:
+        if rt in ("OBJECT_TYPE", "OBJECT_SCHEMA", "OBJECT_FUNCTION"):
+            f.breaking.append(Effect(node.get("subname") or "?", f"RENAME {rt.removeprefix('OBJECT_')}"))
+        return
+    if rt == "OBJECT_COLUMN":
+        f.breaking.append(Effect(table, f"RENAME COLUMN {node.get('subname')} TO {node.get('newname')}",
+                                 node.get("subname")))
+    elif rt in ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW"):
+        f.breaking.append(Effect(table, f"RENAME {rt.removeprefix('OBJECT_')} TO {node.get('newname')}"))
+    elif rt == "OBJECT_TABCONSTRAINT":
+        pass
+
+
+_DROP_REL = {"OBJECT_TABLE": "TABLE", "OBJECT_VIEW": "VIEW", "OBJECT_MATVIEW": "MATERIALIZED VIEW",
+             "OBJECT_SEQUENCE": "SEQUENCE", "OBJECT_FOREIGN_TABLE": "FOREIGN TABLE"}
+
+
+def dropped_names(node: dict) -> list[str]:
+    out = []
+    for obj in node.get("objects") or ():
+        if "List" in obj:
+            nm = names_of(obj["List"].get("items"))
+            if nm:
+                out.append(".".join(nm))
+        elif "String" in obj:
+            out.append(obj["String"]["sval"])
+        elif "TypeName" in obj:
+            t = type_ref(obj["TypeName"])
+            if t:
+                out.append(t.name)
+    return out
+
+
+def _drop(f: StatementFacts, node: dict, known: Knowledge | None) -> None:
+    rt = node.get("removeType")
+    cascade = node.get("behavior") == "DROP_CASCADE"
+    names = dropped_names(node)
+    if rt in _DROP_REL:
+        for n in names:
+            f.take(n, AE)
+            f.breaking.append(Effect(n, f"DROP {_DROP_REL[rt]}"))
+            if rt in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
+                f.destroys.append(Effect(n, f"DROP {_DROP_REL[rt]} deletes its rows" + (" (CASCADE)" if cascade else "")))
+    elif rt == "OBJECT_INDEX":
+        concurrent = bool(node.get("concurrent"))
+        for n in names:
+            tbl = known.index_table(bare(n)) if known is not None else None
+            f.take(tbl or n, SUE if concurrent else AE)
+        if concurrent:
+            f.transactional = False
+    elif rt == "OBJECT_SCHEMA":
+        for n in names:
+            f.breaking.append(Effect(n, "DROP SCHEMA" + (" CASCADE" if cascade else "")))
+            if cascade:
+                f.destroys.append(Effect(n, "DROP SCHEMA CASCADE deletes every table in it"))
+    elif rt in ("OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_FUNCTION", "OBJECT_PROCEDURE"):
+        for n in names:
+            f.breaking.append(Effect(n, f"DROP {rt.removeprefix('OBJECT_')}"))
+
+
+def parse(sql: str) -> list[tuple[str, dict]]:
+    from pglast import parser
+
+    tree = json.loads(parser.parse_sql_json(sql))
+    return [next(iter(item["stmt"].items())) for item in tree.get("stmts") or ()]
+
+
+def predicted_locks(sql: str, version: int = NEWEST) -> StatementFacts:
+    """Locks one SQL text takes on the relations it names (strongest per relation)."""
     from pglast import parser
 
     out = StatementLocks()
     try:
-        tree = json.loads(parser.parse_sql_json(sql))
+        stmts = parse(sql)
     except parser.ParseError:
         return out
-    for item in tree.get("stmts") or ():
-        (tag, node), = item["stmt"].items()
-        _reads(node, out)
-        rel = node.get("relation")
-        if tag == "AlterTableStmt":
-            for cmd in node.get("cmds") or ():
-                c = cmd.get("AlterTableCmd", {})
-                sub = c.get("subtype")
-                mode = _ALTER_LOCKS.get(sub, AE)
-                d = c.get("def") or {}
-                con = d.get("Constraint") or {}
-                if sub == "AT_AddConstraint" and con.get("contype") == "CONSTR_FOREIGN":
-                    mode = SRE  # both the table and the referenced table
-                    out.take(con.get("pktable"), SRE)
-                if sub == "AT_AttachPartition":
-                    out.take((d.get("PartitionCmd") or {}).get("name"), AE)
-                if sub == "AT_DetachPartition":
-                    concurrent = (d.get("PartitionCmd") or {}).get("concurrent")
-                    mode = SUE if concurrent else AE
-                    out.take((d.get("PartitionCmd") or {}).get("name"), SUE if concurrent else AE)
-                out.take(rel, mode)
-        elif tag == "IndexStmt":
-            out.take(rel, SUE if node.get("concurrent") else SHARE)
-        elif tag in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
-            out.take(rel, RE)
-        elif tag == "CopyStmt" and node.get("is_from"):
-            out.take(rel, RE)
-        elif tag == "TruncateStmt":
-            for r in node.get("relations") or ():
-                out.take(r.get("RangeVar"), AE)
-        elif tag == "VacuumStmt":
-            full = any((o.get("DefElem") or {}).get("defname") == "full" for o in node.get("options") or ())
-            for r in node.get("rels") or ():
-                out.take((r.get("VacuumRelation") or {}).get("relation"), AE if full else SUE)
-        elif tag == "ClusterStmt":
-            out.take(rel, AE)
-        elif tag == "ReindexStmt":
-            concurrent = any((p.get("DefElem") or {}).get("defname") == "concurrently" for p in node.get("params") or ())
-            out.take(rel, SUE if concurrent else SHARE)
-        elif tag == "CreateTrigStmt":
-            out.take(rel, SRE)
-        elif tag == "RenameStmt" or tag == "RuleStmt":
-            out.take(rel, AE)
-        elif tag == "LockStmt":
-            for r in node.get("relations") or ():
-                out.take(r.get("RangeVar"), _LOCK_STMT_MODES.get(node.get("mode", 8), AE))
-        elif tag == "DropStmt" and node.get("removeType") in ("OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW",
-                                                               "OBJECT_MATVIEW", "OBJECT_SEQUENCE"):
-            mode = SUE if node.get("concurrent") else AE
-            for obj in node.get("objects") or ():
-                names = [i["String"]["sval"] for i in (obj.get("List") or {}).get("items", []) if "String" in i]
-                if names:
-                    out.take({"schemaname": names[-2] if len(names) > 1 else None, "relname": names[-1]}, mode)
-        elif tag == "RefreshMatViewStmt":
-            out.take(rel, "ExclusiveLock" if node.get("concurrent") else AE)
+    for tag, node in stmts:
+        for rel, mode in statement_facts(tag, node, version).locks.items():
+            out.take(rel, mode)
     return out
 
 
-def compare_with_observed(predicted: StatementLocks, observed: list[dict]) -> dict:
+def compare_with_observed(predicted: StatementFacts, observed: list[dict]) -> dict:
     """Prediction next to what the rehearsal profiler saw for one statement.
 
     observed: the profiler's `locks` (granted; each with relation, mode, inherited). Returns

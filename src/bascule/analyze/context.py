@@ -1,0 +1,293 @@
+"""What the analyzer knows about the schema before each statement.
+
+Built up statement by statement from every migration linted so far (in version order), and,
+with a connection, backed by the live catalog for everything the migrations did not create.
+It answers the questions facts need ("what is this column's type now?", "is there a validated
+CHECK (col IS NOT NULL)?", "which table does this index belong to?") and remembers what the
+current migration created, so rules can tell a new, empty table from an existing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bascule.analyze.facts import (
+    SERIAL,
+    TypeRef,
+    bare,
+    constraint_defs,
+    dropped_names,
+    names_of,
+    relkey,
+    type_ref,
+)
+
+
+@dataclass
+class Column:
+    type: TypeRef | None
+    not_null: bool = False
+    has_default: bool = False
+
+
+@dataclass
+class Table:
+    name: str
+    columns: dict[str, Column] = field(default_factory=dict)
+    created_in: str | None = None  # migration label, when a linted migration created it
+
+
+def _not_null_column(expr) -> str | None:
+    """`col IS NOT NULL` → col (the CHECK that proves SET NOT NULL on PostgreSQL 12+)."""
+    nt = (expr or {}).get("NullTest") if isinstance(expr, dict) else None
+    if not nt or nt.get("nulltesttype") != "IS_NOT_NULL":
+        return None
+    fields = names_of(((nt.get("arg") or {}).get("ColumnRef") or {}).get("fields"))
+    return fields[-1] if len(fields) == 1 else None
+
+
+class SchemaKnowledge:
+    """Implements facts.Knowledge. Keys are bare relation names (schema dropped): migrations
+    rarely qualify names consistently, and a wrong match only changes a message, never SQL."""
+
+    def __init__(self, live=None):
+        self.tables: dict[str, Table] = {}
+        self.indexes: dict[str, tuple[str, bool]] = {}  # index → (table, unique)
+        self.proofs: dict[str, set[str]] = {}  # table → columns with a validated CHECK (col IS NOT NULL)
+        self.pending: dict[tuple[str, str], str] = {}  # (table, constraint) NOT VALID → column
+        self.check_names: dict[tuple[str, str], str] = {}  # (table, constraint) validated → column
+        self.domains: dict[str, bool] = {}
+        self.funcs: dict[str, str] = {}
+        self.enums: dict[str, list[str]] = {}
+        self.created_now: set[str] = set()  # tables created by the migration being linted
+        self.enum_values_added_now: dict[str, set[str]] = {}
+        self.live = live
+        self.migration: str | None = None
+
+    # -- Knowledge protocol ------------------------------------------------------------------
+    def column(self, table: str, column: str) -> Column | None:
+        t = self.tables.get(bare(table))
+        if t is not None:
+            return t.columns.get(column)
+        if self.live is not None:
+            return self.live.column(table, column)
+        return None
+
+    def column_type(self, table: str, column: str) -> TypeRef | None:
+        c = self.column(table, column)
+        return c.type if c else None
+
+    def column_not_null(self, table: str, column: str) -> bool | None:
+        c = self.column(table, column)
+        return c.not_null if c else None
+
+    def has_not_null_proof(self, table: str, column: str) -> bool:
+        if column in self.proofs.get(bare(table), ()):
+            return True
+        return self.live is not None and bare(table) not in self.tables and self.live.has_not_null_proof(table, column)
+
+    def domain_has_constraints(self, name: str) -> bool | None:
+        if name in self.domains:
+            return self.domains[name]
+        return self.live.domain_has_constraints(name) if self.live is not None else None
+
+    def index_table(self, index: str) -> str | None:
+        hit = self.indexes.get(bare(index))
+        if hit:
+            return hit[0]
+        return self.live.index_table(index) if self.live is not None else None
+
+    def func_volatility(self, name: str) -> str | None:
+        if name in self.funcs:
+            return self.funcs[name]
+        return self.live.func_volatility(name) if self.live is not None else None
+
+    # -- what rules ask ------------------------------------------------------------------------
+    def is_new(self, table: str) -> bool:
+        """Created by the migration being linted: empty, nobody else uses it yet."""
+        return bare(table) in self.created_now
+
+    def known_table(self, table: str) -> bool:
+        return bare(table) in self.tables or (self.live is not None and self.live.has_table(table))
+
+    # -- learning ------------------------------------------------------------------------------
+    def begin_migration(self, label: str | None) -> None:
+        self.migration = label
+        self.created_now = set()
+        self.enum_values_added_now = {}
+
+    def learn(self, tag: str, node: dict) -> None:
+        handler = _LEARN.get(tag)
+        if handler is not None:
+            handler(self, node)
+
+    def _create(self, node: dict) -> None:
+        name = relkey(node.get("relation"))
+        if not name:
+            return
+        t = Table(bare(name), created_in=self.migration)
+        for elt in node.get("tableElts") or ():
+            if "ColumnDef" in elt:
+                self._add_column(t, elt["ColumnDef"])
+            elif "Constraint" in elt:
+                self._table_constraint(t, elt["Constraint"])
+        self.tables[t.name] = t
+        self.created_now.add(t.name)
+
+    def _add_column(self, t: Table, cd: dict) -> None:
+        cons = constraint_defs(cd)
+        types = {c.get("contype") for c in cons}
+        ty = type_ref(cd.get("typeName"))
+        if ty is not None and ty.name in SERIAL:
+            ty = TypeRef(SERIAL[ty.name])
+            types.add("CONSTR_DEFAULT")
+            types.add("CONSTR_NOTNULL")
+        t.columns[cd.get("colname")] = Column(
+            ty, not_null=bool(types & {"CONSTR_NOTNULL", "CONSTR_PRIMARY", "CONSTR_IDENTITY"}),
+            has_default=bool(types & {"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"}))
+        for c in cons:
+            if c.get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
+                self.indexes[c.get("conname") or f"{t.name}_{cd.get('colname')}_"
+                             f"{'pkey' if c['contype'] == 'CONSTR_PRIMARY' else 'key'}"] = (t.name, True)
+
+    def _table_constraint(self, t: Table, con: dict) -> None:
+        ct = con.get("contype")
+        if ct == "CONSTR_PRIMARY":
+            for k in names_of(con.get("keys")):
+                if k in t.columns:
+                    t.columns[k].not_null = True
+        if ct in ("CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION"):
+            name = con.get("indexname") or con.get("conname")
+            if con.get("indexname") and con.get("conname"):
+                self.indexes.pop(con["indexname"], None)
+                name = con["conname"]
+            if name:
+                self.indexes[name] = (t.name, ct != "CONSTR_EXCLUSION")
+        if ct == "CONSTR_CHECK":
+            col = _not_null_column(con.get("raw_expr"))
+            if col:
+                key = (t.name, con.get("conname") or "")
+                if con.get("skip_validation"):
+                    self.pending[key] = col
+                else:
+                    self.proofs.setdefault(t.name, set()).add(col)
+                    self.check_names[key] = col
+
+    def _alter(self, node: dict) -> None:
+        name = relkey(node.get("relation"))
+        if not name or node.get("objtype") == "OBJECT_INDEX":
+            return
+        tb = bare(name)
+        t = self.tables.get(tb)
+        if t is None:
+            t = self.tables[tb] = Table(tb)
+            if self.live is not None:
+                for col, c in self.live.columns(name).items():
+                    t.columns[col] = c
+        for cmd in node.get("cmds") or ():
+            c = cmd.get("AlterTableCmd") or {}
+            sub = c.get("subtype")
+            d = c.get("def") or {}
+            col = c.get("name")
+            if sub == "AT_AddColumn":
+                self._add_column(t, d.get("ColumnDef") or {})
+            elif sub == "AT_DropColumn":
+                t.columns.pop(col, None)
+                self.proofs.get(tb, set()).discard(col)
+            elif sub == "AT_AlterColumnType":
+                cur = t.columns.get(col) or Column(None)
+                cur.type = type_ref((d.get("ColumnDef") or {}).get("typeName"))
+                t.columns[col] = cur
+            elif sub == "AT_SetNotNull":
+                t.columns.setdefault(col, Column(None)).not_null = True
+            elif sub == "AT_DropNotNull":
+                t.columns.setdefault(col, Column(None)).not_null = False
+            elif sub == "AT_ColumnDefault":
+                t.columns.setdefault(col, Column(None)).has_default = bool(d)
+            elif sub == "AT_AddConstraint":
+                self._table_constraint(t, d.get("Constraint") or {})
+            elif sub == "AT_ValidateConstraint":
+                col2 = self.pending.pop((tb, col), None)
+                if col2:
+                    self.proofs.setdefault(tb, set()).add(col2)
+                    self.check_names[(tb, col)] = col2
+            elif sub == "AT_DropConstraint":
+                col2 = self.check_names.pop((tb, col), None)
+                self.pending.pop((tb, col), None)
+                if col2 and not any(k[0] == tb and v == col2 for k, v in self.check_names.items()):
+                    self.proofs.get(tb, set()).discard(col2)
+                self.indexes.pop(col, None)
+
+    def _rename(self, node: dict) -> None:
+        rt = node.get("renameType")
+        name = relkey(node.get("relation"))
+        if rt == "OBJECT_TABLE" and name:
+            t = self.tables.pop(bare(name), None)
+            if t is not None:
+                t.name = node.get("newname")
+                self.tables[t.name] = t
+            if bare(name) in self.created_now:
+                self.created_now.add(node.get("newname"))
+        elif rt == "OBJECT_COLUMN" and name:
+            t = self.tables.get(bare(name))
+            if t is not None and node.get("subname") in t.columns:
+                t.columns[node["newname"]] = t.columns.pop(node["subname"])
+        elif rt == "OBJECT_INDEX" and name:
+            hit = self.indexes.pop(bare(name), None)
+            if hit:
+                self.indexes[node.get("newname")] = hit
+
+    def _drop(self, node: dict) -> None:
+        rt = node.get("removeType")
+        for n in dropped_names(node):
+            if rt == "OBJECT_TABLE":
+                self.tables.pop(bare(n), None)
+                self.created_now.discard(bare(n))
+            elif rt == "OBJECT_INDEX":
+                self.indexes.pop(bare(n), None)
+
+    def _index(self, node: dict) -> None:
+        name = relkey(node.get("relation"))
+        if name and node.get("idxname"):
+            self.indexes[node["idxname"]] = (bare(name), bool(node.get("unique")))
+
+    def _domain(self, node: dict) -> None:
+        nm = names_of(node.get("domainname"))
+        if nm:
+            self.domains[nm[-1]] = any(c.get("contype") == "CONSTR_CHECK" or c.get("contype") == "CONSTR_NOTNULL"
+                                       for c in constraint_defs(node))
+
+    def _function(self, node: dict) -> None:
+        nm = names_of(node.get("funcname"))
+        if not nm:
+            return
+        vol = "v"
+        for o in node.get("options") or ():
+            de = o.get("DefElem") or {}
+            if de.get("defname") == "volatility":
+                vol = {"immutable": "i", "stable": "s"}.get(((de.get("arg") or {}).get("String") or {}).get("sval"), "v")
+        self.funcs[nm[-1]] = vol
+
+    def _enum(self, node: dict) -> None:
+        nm = names_of(node.get("typeName"))
+        if nm:
+            self.enums[nm[-1]] = [v["String"]["sval"] for v in node.get("vals") or () if "String" in v]
+
+    def _alter_enum(self, node: dict) -> None:
+        nm = names_of(node.get("typeName"))
+        if nm and node.get("newVal") and not node.get("oldVal"):
+            self.enums.setdefault(nm[-1], []).append(node["newVal"])
+            self.enum_values_added_now.setdefault(nm[-1], set()).add(node["newVal"])
+
+
+_LEARN = {
+    "CreateStmt": SchemaKnowledge._create,
+    "AlterTableStmt": SchemaKnowledge._alter,
+    "RenameStmt": SchemaKnowledge._rename,
+    "DropStmt": SchemaKnowledge._drop,
+    "IndexStmt": SchemaKnowledge._index,
+    "CreateDomainStmt": SchemaKnowledge._domain,
+    "CreateFunctionStmt": SchemaKnowledge._function,
+    "CreateEnumStmt": SchemaKnowledge._enum,
+    "AlterEnumStmt": SchemaKnowledge._alter_enum,
+}

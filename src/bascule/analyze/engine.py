@@ -1,0 +1,270 @@
+"""The analyzer: statements in, findings out.
+
+For each migration in version order, each statement is parsed once (the tree is kept on the
+Statement), its facts are computed against what earlier statements established, and only the
+rules registered for its parse-tree tag run on it: the Python layer stays lean, pglast does the
+parsing in C. Afterwards: findings on tables created in the same migration are dropped for lock
+and rewrite rules (an empty table nobody uses yet), `bascule:ignore` suppressions apply,
+configured severities apply, and with a connection each finding is sized against the live table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bascule.analyze.context import SchemaKnowledge
+from bascule.analyze.facts import AE, NEWEST, RANK, StatementFacts, bare, statement_facts
+from bascule.analyze.model import SEVERITY_RANK, Finding, Rule
+from bascule.errors import SqlSyntaxError
+from bascule.migration import Script, Statement
+
+_LOCKISH = ("locking", "rewrite")
+
+
+@dataclass
+class LintUnit:
+    """One migration (or one plain .sql file) to lint."""
+
+    label: str
+    path: str
+    up: Script | None
+    down: Script | None = None
+    transaction: str = "auto"  # auto | always | never (as the runner resolves it)
+    report: bool = True  # False: only learn the schema from it (--since)
+    expects_down: bool = False  # the layout has down migrations (native, diesel, golang-migrate, ...)
+    version: str | None = None
+    down_path: str | None = None
+
+
+@dataclass
+class LintOptions:
+    pg_version: int = NEWEST
+    runner: str = "bascule"  # "other": the SQL is run by another tool (no lock_timeout, no resume)
+    disabled: frozenset = frozenset()
+    enabled_only: frozenset | None = None
+    severity: dict = field(default_factory=dict)  # code → severity override
+    live: object | None = None  # analyze.live.LiveCatalog
+
+
+@dataclass
+class MigrationSummary:
+    label: str
+    path: str
+    classification: list[str]  # "non-breaking", "breaking", "data migration"
+    strongest_lock: tuple[str, str] | None  # (mode, table) on an existing table
+    transactional: bool
+    statements: int
+    rewrites: list[str] = field(default_factory=list)
+    report: bool = True
+
+    def to_dict(self) -> dict:
+        return {"migration": self.label, "path": self.path, "classification": self.classification,
+                "strongest_lock": ({"mode": self.strongest_lock[0], "table": self.strongest_lock[1]}
+                                   if self.strongest_lock else None),
+                "transactional": self.transactional, "statements": self.statements, "rewrites": self.rewrites}
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    migrations: list[MigrationSummary]
+    pg_version: int
+    live: dict | None = None  # server facts when connected
+    files: int = 0
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if not f.suppressed]
+
+    def exit_code(self) -> int:
+        return 1 if any(f.severity == "error" for f in self.active) else 0
+
+    def counts(self) -> dict:
+        c = {"error": 0, "warning": 0, "info": 0, "suppressed": 0}
+        for f in self.findings:
+            c["suppressed" if f.suppressed else f.severity] += 1
+        return c
+
+
+class Stmt:
+    """What a rule sees for one statement."""
+
+    __slots__ = ("st", "tag", "node", "facts", "unit", "known", "opts", "held", "statements", "transactional",
+                 "_out", "version")
+
+    def __init__(self, st: Statement, facts: StatementFacts, unit: LintUnit, known: SchemaKnowledge,
+                 opts: LintOptions, held: dict, statements: list[Statement], transactional: bool):
+        self.st = st
+        self.tag = st.kind
+        self.node = st.node or {}
+        self.facts = facts
+        self.unit = unit
+        self.known = known
+        self.opts = opts
+        self.version = opts.pg_version
+        self.held = held  # table → (mode, statement index, line): locks held by earlier statements
+        self.statements = statements
+        self.transactional = transactional  # runs inside the migration's single transaction
+
+    def is_new(self, table: str | None) -> bool:
+        return bool(table) and self.known.is_new(table)
+
+    def position(self, location: int | None) -> tuple[int, int]:
+        """Line and column of a node location (byte offset in the parsed text)."""
+        st = self.st
+        if location is None or location < st.node_base:
+            return st.line, st.column
+        rel = location - st.node_base
+        text = st.sql
+        if not text.isascii():
+            rel = len(text.encode("utf-8")[:rel].decode("utf-8", "ignore"))
+        if rel > len(text):
+            return st.line, st.column
+        nl = text.count("\n", 0, rel)
+        if nl == 0:
+            return st.line, st.column + rel
+        return st.line + nl, rel - text.rfind("\n", 0, rel)
+
+    def finding(self, rule: Rule, message: str, *, table: str | None = None, location: int | None = None,
+                lock: str | None = None, rewrite: bool = False, severity: str | None = None,
+                notes: list[str] | None = None) -> Finding | None:
+        if table and rule.category in _LOCKISH and self.known.is_new(table):
+            return None
+        line, col = self.position(location)
+        return Finding(code=rule.code, name=rule.name, severity=severity or rule.severity, message=message,
+                       path=self.st.path, line=line, column=col, category=rule.category, why=rule.why,
+                       fix=rule.fix, migration=self.unit.label, statement=self.st.index, sql=self.st.preview(160),
+                       table=table, lock=lock, rewrite=rewrite, fixable=rule.fixable,
+                       end_line=self.st.line + self.st.sql.count("\n"), stmt_line=self.st.line,
+                       notes=list(notes or ()))
+
+
+class MigrationView:
+    """What a migration-level rule sees."""
+
+    def __init__(self, unit: LintUnit, statements: list[Statement], down_statements: list[Statement] | None,
+                 facts: list[StatementFacts], opts: LintOptions, known: SchemaKnowledge):
+        self.unit = unit
+        self.statements = statements
+        self.down_statements = down_statements
+        self.facts = facts
+        self.opts = opts
+        self.known = known
+
+    def finding(self, rule: Rule, message: str, *, path: str | None = None, line: int = 1, column: int = 1,
+                table: str | None = None, severity: str | None = None) -> Finding:
+        return Finding(code=rule.code, name=rule.name, severity=severity or rule.severity, message=message,
+                       path=path or self.unit.path, line=line, column=column, category=rule.category, why=rule.why,
+                       fix=rule.fix, migration=self.unit.label, table=table, fixable=rule.fixable)
+
+
+def syntax_finding(exc: SqlSyntaxError, unit: LintUnit) -> Finding:
+    from bascule.analyze.rules import SYNTAX
+
+    msg = exc.message.split(": ", 1)[-1] if exc.message.startswith(f"{exc.path}:") else exc.message
+    return Finding(code=SYNTAX.code, name=SYNTAX.name, severity="error", message=f"syntax error: {msg}",
+                   path=exc.path, line=exc.line, column=exc.column, category="structure", why=SYNTAX.why,
+                   fix=SYNTAX.fix, migration=unit.label)
+
+
+def _statements(script: Script | None, unit: LintUnit, out: list[Finding]) -> list[Statement] | None:
+    if script is None:
+        return None
+    try:
+        return script.statements
+    except SqlSyntaxError as exc:
+        if unit.report:
+            out.append(syntax_finding(exc, unit))
+        return None
+
+
+def _runs_in_transaction(unit: LintUnit, stmts: list[Statement], version: int) -> bool:
+    if unit.transaction == "never":
+        return False
+    if unit.transaction == "always":
+        return True
+    return not any(s.needs_autocommit(version) for s in stmts)
+
+
+def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintResult:
+    from bascule.analyze import rules as registry
+    from bascule.analyze.suppress import apply_suppressions
+
+    opts = opts or LintOptions()
+    by_kind, every, per_migration = registry.dispatch(opts)
+    known = SchemaKnowledge(live=opts.live)
+    findings: list[Finding] = []
+    summaries: list[MigrationSummary] = []
+    version = opts.pg_version
+    for unit in units:
+        out: list[Finding] = []
+        known.begin_migration(unit.label)
+        stmts = _statements(unit.up, unit, out)
+        down = _statements(unit.down, unit, out)
+        if stmts is None:
+            findings.extend(out)
+            continue
+        transactional = _runs_in_transaction(unit, stmts, version)
+        held: dict[str, tuple[str, int, int]] = {}
+        all_facts: list[StatementFacts] = []
+        strongest: tuple[str, str] | None = None
+        classes: set[str] = set()
+        rewrites: list[str] = []
+        for st in stmts:
+            node = st.node or {}
+            facts = statement_facts(st.kind, node, version, known, transactional=not st.needs_autocommit(version))
+            all_facts.append(facts)
+            in_txn = transactional and not st.needs_autocommit(version)
+            if unit.report:
+                s = Stmt(st, facts, unit, known, opts, held if in_txn else {}, stmts, in_txn)
+                for rule in by_kind.get(st.kind, ()):
+                    for f in rule.check(s) or ():
+                        if f is not None:
+                            out.append(f)
+                for rule in every:
+                    for f in rule.check(s) or ():
+                        if f is not None:
+                            out.append(f)
+            # classification and the strongest lock on a table that existed before
+            for table, mode in facts.locks.items():
+                if known.is_new(table) or table in facts.creates:
+                    continue
+                if strongest is None or RANK[mode] > RANK[strongest[0]]:
+                    strongest = (mode, table)
+            if any(not known.is_new(e.table) for e in facts.breaking) or facts.destroys:
+                classes.add("breaking")
+            if facts.data_change:
+                classes.add("data migration")
+            rewrites += [f"{e.table}: {e.reason}" for e in facts.rewrites if not known.is_new(e.table)]
+            known.learn(st.kind, node)
+            if in_txn:
+                for table, mode in facts.locks.items():
+                    if mode == AE and table not in held and not known.is_new(table):
+                        held[table] = (mode, st.index, st.line)
+        if unit.report:
+            view = MigrationView(unit, stmts, down, all_facts, opts, known)
+            for rule in per_migration:
+                for f in rule.check_migration(view) or ():
+                    if f is not None:
+                        out.append(f)
+        if not classes - {"data migration"} and "breaking" not in classes:
+            classes.add("non-breaking")
+        order = ["breaking", "non-breaking", "data migration"]
+        summaries.append(MigrationSummary(unit.label, unit.path, [c for c in order if c in classes], strongest,
+                                          transactional, len(stmts), rewrites, unit.report))
+        findings.extend(out)
+    findings = apply_suppressions(findings, [u for u in units if u.report], registry.SUPPRESSION)
+    for f in findings:
+        if f.code in opts.severity:
+            f.severity = opts.severity[f.code]
+    live_info = None
+    if opts.live is not None:
+        from bascule.analyze.live import size_findings
+
+        live_info = size_findings(findings, opts.live, version)
+    findings.sort(key=lambda f: (f.path, f.line, f.column, -SEVERITY_RANK[f.severity], f.code))
+    return LintResult(findings, [s for s in summaries if s.report], version, live_info,
+                      files=sum(1 for u in units if u.report))
+
+
+__all__ = ["LintUnit", "LintOptions", "LintResult", "lint_units", "Stmt", "MigrationView", "bare"]
