@@ -136,6 +136,7 @@ class Config:
     default_env: str = "dev"
     environments: dict[str, Environment] = field(default_factory=dict)
     defaults: Settings = field(default_factory=Settings)
+    lint: dict = field(default_factory=dict)  # [lint], checked by bascule.analyze.options
 
     @property
     def embedded_root(self) -> Path:
@@ -186,10 +187,10 @@ def _table(data: dict, key: str, where: str) -> dict:
 
 def config_from_dict(data: dict, path: Path) -> Config:
     where = str(path)
-    unknown = set(data) - {"project", "defaults", "environments"}
+    unknown = set(data) - {"project", "defaults", "environments", "lint"}
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}",
-                          hint="sections are [project], [defaults] and [environments.NAME]")
+                          hint="sections are [project], [defaults], [environments.NAME] and [lint]")
     project = _table(data, "project", where)
     root = path.parent.absolute()
     migrations = project.get("migrations", "migrations")
@@ -230,7 +231,7 @@ def config_from_dict(data: dict, path: Path) -> Config:
         )
     default_env = project.get("default_env", "dev")
     cfg = Config(root=root, path=path, migrations_dir=(root / migrations), layout=layout,
-                 default_env=default_env, environments=envs, defaults=defaults)
+                 default_env=default_env, environments=envs, defaults=defaults, lint=_table(data, "lint", where))
     if default_env not in envs and default_env != "dev":
         raise ConfigError(f"{where}: default_env {default_env!r} is not defined")
     return cfg

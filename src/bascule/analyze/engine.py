@@ -131,10 +131,17 @@ class Stmt:
         if table and rule.category in _LOCKISH and self.known.is_new(table):
             return None
         line, col = self.position(location)
+        work = None
+        if table and rule.category in _LOCKISH:
+            b = bare(table)
+            fa = self.facts
+            work = ("rewrite" if any(bare(e.table) == b for e in fa.rewrites) else
+                    "index" if any(bare(e.table) == b for e in fa.index_builds) else
+                    "scan" if any(bare(e.table) == b for e in fa.scans) else "lock")
         return Finding(code=rule.code, name=rule.name, severity=severity or rule.severity, message=message,
                        path=self.st.path, line=line, column=col, category=rule.category, why=rule.why,
                        fix=rule.fix, migration=self.unit.label, statement=self.st.index, sql=self.st.preview(160),
-                       table=table, lock=lock, rewrite=rewrite, fixable=rule.fixable,
+                       table=table, lock=lock, rewrite=rewrite or work == "rewrite", work=work, fixable=rule.fixable,
                        end_line=self.st.line + self.st.sql.count("\n"), stmt_line=self.st.line,
                        notes=list(notes or ()))
 

@@ -58,6 +58,7 @@ class Finding:
     table: str | None = None
     lock: str | None = None
     rewrite: bool = False
+    work: str | None = None  # what the statement does to the table under its lock: rewrite|scan|index|lock
     estimate: dict | None = None  # size-aware: rows, bytes, seconds, writes_per_s, ...
     suppressed: str | None = None  # the reason given in a bascule:ignore comment
     fixable: bool = False

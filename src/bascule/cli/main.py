@@ -571,6 +571,139 @@ def embedded_url(obj: Ctx, pg_version) -> None:
     click.echo(_server(obj, pg_version).start())
 
 
+# ----------------------------------------------------------------------------- lint
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, metavar="[PATH|-]...")
+@click.option("--since", metavar="GIT_REF", help="Report only migrations added since this git ref (the CI use); "
+              "earlier ones still teach the analyzer the schema.")
+@click.option("--env", "-e", "lint_env", metavar="NAME", help="Size findings against this environment's live tables.")
+@click.option("--url", "lint_url", metavar="URL", help="Size findings against this database.")
+@click.option("--pg-version", "pg", metavar="MAJOR", help="Target PostgreSQL major version, 10..18 (default: the "
+              "connected server's, else [lint] pg_version, else 18).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True)
+@click.option("--fix", is_flag=True, help="Rewrite unsafe statements into their safe form in place, and print the diff.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the --fix diff without writing any file.")
+@click.option("--runner", type=click.Choice(["bascule", "other"]), help="Who runs the SQL: bascule (default) or "
+              "another tool; `other` adds the checks bascule's runner makes unnecessary (lock_timeout, IF NOT EXISTS).")
+@click.option("--disable", metavar="CODES", help="Comma-separated rule codes or names to skip.")
+@click.option("--only", metavar="CODES", help="Run only these rules.")
+@click.option("--no-probe", is_flag=True, help="With --env/--url: skip the throughput probe (a rolled-back temporary "
+              "table); estimates then use conservative default rates.")
+@click.option("--list-rules", is_flag=True, help="List every rule with its code, severity and summary, and exit.")
+@click.option("--verbose", "-v", is_flag=True, help="Also show suppressed findings and each migration's rewrites.")
+@click.pass_obj
+def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, runner, disable, only, no_probe,
+         list_rules, verbose) -> None:
+    """Check migrations for locks, rewrites, scans, breaking changes and data loss.
+
+    PATH is a migrations folder (any layout bascule reads), a folder of .sql files, a .sql file,
+    or - for stdin; default: the project's migrations folder. Each migration is classified
+    (non-breaking, breaking, data migration) with the strongest lock it takes, then every finding
+    is listed with its position, why it matters and the safe alternative.
+
+    With --env or --url, findings are sized against the live tables (rows, bytes, write rate,
+    estimated time under the lock) and long-running transactions are reported; without, the
+    analysis is static and says so.
+
+    Suppress a finding with a comment on or just above the statement:
+    -- bascule:ignore B101 reason (a reason is required); a whole file: bascule:ignore-file.
+    Configure rules in bascule.toml [lint]: pg_version, runner, disable, only, severity.
+
+    Exit codes: 0 no error-level finding, 1 error-level findings remain, 2 usage error.
+    """
+    from bascule.analyze import inputs, options
+    from bascule.analyze import rules as registry
+    from bascule.analyze.engine import lint_units
+
+    if list_rules:
+        _list_rules(registry.all_rules(), fmt)
+        return
+    cfg = None
+    try:
+        cfg = obj.cfg
+    except BasculeError:
+        if lint_env or obj.env:
+            raise
+    opts = options.build(cfg.lint if cfg else None, pg=pg, runner=runner, disable=disable, only=only)
+    stdin_text = click.get_text_stream("stdin").read() if "-" in paths else None
+    units = inputs.collect(list(paths), default_folder=cfg.migrations_dir if cfg else None,
+                           layout=cfg.layout if cfg else "auto", stdin_text=stdin_text)
+    if since:
+        inputs.mark_since(units, inputs.added_since(since, Path.cwd()))
+    conn = None
+    env_name, url = lint_env or obj.env, lint_url or obj.url
+    if env_name or url:
+        conn = _lint_connection(obj, cfg, env_name, url)
+        from bascule.analyze.live import LiveCatalog
+
+        opts.live = LiveCatalog(conn, probe=not no_probe)
+        if pg is None:
+            opts.pg_version = max(options.MIN_VERSION, min(conn.info.server_version // 10000, 18))
+    try:
+        result = lint_units(units, opts)
+    finally:
+        if conn is not None:
+            conn.close()
+    sources = {u.path: u.up.text.split("\n") for u in units if u.up is not None and u.up.first_line == 1}
+    if fix or show_diff:
+        _lint_fix(units, result, opts, write=fix and not show_diff)
+    from bascule.report import lint as render
+
+    if fmt == "json":
+        click.echo(render.render_json(result))
+    elif fmt == "sarif":
+        click.echo(render.render_sarif(result, registry.all_rules()))
+    elif fmt == "github":
+        click.echo(render.render_github(result))
+    else:
+        click.echo(render.render_text(result, sources, color=sys.stdout.isatty(), verbose=verbose))
+    sys.exit(result.exit_code())
+
+
+def _lint_connection(obj: Ctx, cfg, env_name, url):
+    from bascule.config import resolve_target
+    from bascule.targets.connect import connect
+
+    if url and cfg is None:
+        return connect(url, application_name="bascule lint")
+    rt = resolve_target(cfg, env_name, url)
+    return connect(rt.url, application_name="bascule lint")
+
+
+def _list_rules(rules, fmt: str) -> None:
+    if fmt == "json":
+        _echo_json([{"code": r.code, "name": r.name, "severity": r.severity, "category": r.category,
+                     "summary": r.summary, "fixable": r.fixable, "peers": list(r.peers),
+                     "runner_other_only": r.only_external, "docs": r.docs} for r in rules])
+        return
+    for r in rules:
+        flags = (" [fix]" if r.fixable else "") + (" [--runner other]" if r.only_external else "")
+        click.echo(f"{r.code}  {r.severity:<7}  {r.name:<34} {r.summary}{flags}")
+
+
+def _lint_fix(units, result, opts, write: bool) -> None:
+    """Rewrite each file with fixable findings; print the diff (to stderr for machine formats)."""
+    from bascule.analyze.fix import fix_text
+
+    by_path: dict[str, list] = {}
+    for f in result.findings:
+        if f.fixable and not f.suppressed:
+            by_path.setdefault(f.path, []).append(f)
+    for u in units:
+        if u.up is None or u.path not in by_path or u.path == "<stdin>":
+            continue
+        res = fix_text(u.up.text, u.path, by_path[u.path], pg_version=opts.pg_version)
+        if not res.changed:
+            continue
+        click.echo(res.diff(), err=True)
+        for note in res.notes:
+            click.echo(f"note: {note}", err=True)
+        if write:
+            Path(u.path).write_text(res.fixed, encoding="utf-8")
+            click.echo(f"fixed {u.path}", err=True)
+
+
 # ----------------------------------------------------------------------------- demo
 @cli.command(context_settings=CONTEXT)
 @click.option("--keep", is_flag=True, help="Keep the temporary project folder and leave its server running.")

@@ -1,0 +1,263 @@
+"""Size-aware linting: the target's catalog and statistics turn lock facts into estimates.
+
+With a connection, `LiveCatalog` answers the analyzer's schema questions for tables the linted
+migrations did not create (column types, NOT NULL, CHECK proofs, index owners, function
+volatility) and supplies each table's size and write rate. A short calibration probe measures
+this server's throughput on a temporary table (write, scan, index build; rolled back), so
+"rewrites orders" becomes "rewrites orders: 48 M rows, 12 GB; roughly 4 min under ACCESS
+EXCLUSIVE; blocks ~310 writes/s". Only catalog reads and the temporary table: nothing else is
+written, and every query runs with a short statement_timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bascule.analyze.context import Column
+from bascule.analyze.facts import BLOCKS, TypeRef, bare
+from bascule.analyze.model import Finding
+
+# Used when the probe is skipped (--no-probe) or fails: conservative figures for a busy server
+# reading from cache (bytes per second).
+DEFAULT_RATES = {"write": 60e6, "scan": 400e6, "index": 40e6}
+SMALL_ROWS = 10_000
+SMALL_BYTES = 10 * 1024 * 1024
+LONG_LOCK_S = 5.0  # a lock held longer than this on a table with writes is an outage
+BUSY_WRITES = 100.0  # writes per second that make any blocking lock visible to users
+
+
+def _typeref(typname: str, typmod: int, ndims: int) -> TypeRef:
+    name = typname[1:] if typname.startswith("_") and ndims else typname
+    mods: tuple = ()
+    if typmod >= 0:
+        if name in ("varchar", "bpchar", "varbit", "bit"):
+            mods = (typmod - 4,)
+        elif name == "numeric":
+            mods = ((typmod - 4) >> 16, (typmod - 4) & 0xFFFF)
+        elif name in ("timestamp", "timestamptz", "time", "timetz", "interval"):
+            mods = (typmod,)
+    return TypeRef(name, mods, bool(ndims))
+
+
+@dataclass
+class TableStats:
+    table: str
+    rows: int
+    bytes: int
+    index_bytes: int
+    writes_per_s: float | None
+    analyzed: bool
+
+    def human(self) -> str:
+        return f"{human_rows(self.rows)} rows, {human_bytes(self.bytes + self.index_bytes)}"
+
+
+def human_rows(n: float) -> str:
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}".replace(".0 ", " ")
+    return str(int(n))
+
+
+def human_bytes(n: float) -> str:
+    for unit, div in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}".replace(".0 ", " ")
+    return f"{int(n)} B"
+
+
+def human_seconds(s: float) -> str:
+    if s < 1:
+        return f"{s * 1000:.0f} ms"
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
+
+
+class LiveCatalog:
+    """Catalog and statistics of one database, read lazily and cached."""
+
+    def __init__(self, conn, probe: bool = True):
+        self.conn = conn
+        self._cols: dict[str, dict[str, Column] | None] = {}
+        self._stats: dict[str, TableStats | None] = {}
+        self._proofs: dict[str, set[str]] = {}
+        self.version = conn.info.server_version
+        self.rates = dict(DEFAULT_RATES)
+        self.probed = False
+        self._run("SET statement_timeout = '10s'")
+        row = self._one("SELECT extract(epoch FROM now() - coalesce(stats_reset, pg_postmaster_start_time())) "
+                        "FROM pg_stat_database WHERE datname = current_database()")
+        self.stats_age = float(row[0]) if row and row[0] else None
+        if probe:
+            self._probe()
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _run(self, sql: str, params=None):
+        return self.conn.execute(sql, params)
+
+    def _one(self, sql: str, params=None):
+        return self.conn.execute(sql, params).fetchone()
+
+    def _regclass(self, table: str) -> int | None:
+        row = self._one("SELECT to_regclass(%s)::oid", (table,))
+        return row[0] if row else None
+
+    # -- Knowledge fallbacks -----------------------------------------------------------------------
+    def has_table(self, table: str) -> bool:
+        return self.columns(table) != {} or self._regclass(table) is not None
+
+    def columns(self, table: str) -> dict[str, Column]:
+        if table not in self._cols:
+            oid = self._regclass(table)
+            if oid is None:
+                self._cols[table] = {}
+            else:
+                rows = self._run(
+                    "SELECT a.attname, t.typname, a.atttypmod, a.attndims, a.attnotnull, a.atthasdef "
+                    "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                    "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped", (oid,)).fetchall()
+                self._cols[table] = {r[0]: Column(_typeref(r[1], r[2], r[3]), r[4], r[5]) for r in rows}
+                self._proofs[table] = {r[0] for r in self._run(
+                    "SELECT (regexp_match(pg_get_constraintdef(c.oid), "
+                    "'^CHECK \\(\\(?\"?([^\" )]+)\"? IS NOT NULL\\)?\\)$'))[1] FROM pg_constraint c "
+                    "WHERE c.conrelid = %s AND c.contype = 'c' AND c.convalidated", (oid,)).fetchall() if r[0]}
+        return self._cols[table] or {}
+
+    def column(self, table: str, column: str) -> Column | None:
+        return self.columns(table).get(column)
+
+    def has_not_null_proof(self, table: str, column: str) -> bool:
+        self.columns(table)
+        return column in self._proofs.get(table, ())
+
+    def domain_has_constraints(self, name: str) -> bool | None:
+        row = self._one("SELECT t.typnotnull OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.contypid = t.oid) "
+                        "FROM pg_type t WHERE t.typname = %s AND t.typtype = 'd' LIMIT 1", (name,))
+        return bool(row[0]) if row else None
+
+    def index_table(self, index: str) -> str | None:
+        row = self._one("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                        "WHERE i.indexrelid = to_regclass(%s)", (index,))
+        return row[0] if row else None
+
+    def func_volatility(self, name: str) -> str | None:
+        rows = self._run("SELECT DISTINCT provolatile FROM pg_proc WHERE proname = %s", (name,)).fetchall()
+        vols = {r[0] for r in rows}
+        if not vols:
+            return None
+        return "v" if "v" in vols else ("s" if "s" in vols else "i")
+
+    # -- sizes -------------------------------------------------------------------------------------
+    def stats(self, table: str) -> TableStats | None:
+        if table not in self._stats:
+            row = self._one(
+                "SELECT c.reltuples, c.relpages, pg_table_size(c.oid), pg_indexes_size(c.oid), "
+                "coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), "
+                "s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL "
+                "FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
+                "WHERE c.oid = to_regclass(%s)", (table,))
+            if row is None:
+                self._stats[table] = None
+            else:
+                reltuples, relpages, size, isize, writes, analyzed = row
+                rows = float(reltuples)
+                if rows < 0 or (rows == 0 and relpages > 0):  # never analyzed: count what is there
+                    rows = float(self._one(f"SELECT count(*) FROM {_ident_path(table)}")[0]) if size < 256 << 20 \
+                        else size / 100.0
+                wps = (float(writes) / self.stats_age) if self.stats_age and self.stats_age > 0 else None
+                self._stats[table] = TableStats(table, int(rows), int(size), int(isize), wps, bool(analyzed))
+        return self._stats[table]
+
+    def long_transactions(self, older_than_s: float = 60.0) -> list[dict]:
+        rows = self._run(
+            "SELECT pid, extract(epoch FROM now() - xact_start), state, left(query, 120), application_name "
+            "FROM pg_stat_activity WHERE xact_start < now() - make_interval(secs => %s) "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY xact_start",
+            (older_than_s,)).fetchall()
+        return [{"pid": r[0], "seconds": float(r[1]), "state": r[2], "query": r[3], "application": r[4]}
+                for r in rows]
+
+    # -- calibration -------------------------------------------------------------------------------
+    def _probe(self, rows: int = 200_000) -> None:
+        """Time a write, a scan and an index build of a temporary table of `rows` rows (~20 MB),
+        in a transaction that is rolled back."""
+        conn = self.conn
+        try:
+            with conn.transaction(force_rollback=True):
+                t0 = time.perf_counter()
+                conn.execute("CREATE TEMP TABLE bascule_lint_probe ON COMMIT DROP AS "
+                             "SELECT g AS id, md5(g::text) AS a, g * 7 AS b FROM generate_series(1, %s) g", (rows,))
+                t1 = time.perf_counter()
+                size = conn.execute("SELECT pg_table_size('bascule_lint_probe')").fetchone()[0]
+                conn.execute("SELECT count(*) FROM bascule_lint_probe WHERE b >= 0")
+                t2 = time.perf_counter()
+                conn.execute("CREATE INDEX ON bascule_lint_probe (a)")
+                t3 = time.perf_counter()
+            self.rates = {"write": size / max(t1 - t0, 1e-4), "scan": size / max(t2 - t1, 1e-4),
+                          "index": size / max(t3 - t2, 1e-4)}
+            self.probed = True
+        except Exception:  # no TEMP privilege, read-only replica: keep the defaults, say so
+            self.probed = False
+
+    def server_info(self) -> dict:
+        return {"server_version": self.version, "probed": self.probed,
+                "rates_mb_s": {k: round(v / 1e6, 1) for k, v in self.rates.items()},
+                "stats_age_s": self.stats_age}
+
+
+def _ident_path(table: str) -> str:
+    from psycopg import sql
+
+    parts = table.split(".")
+    return sql.Identifier(*parts).as_string(None)
+
+
+def estimate(stats: TableStats, work: str, rates: dict) -> float:
+    """Seconds the statement's work takes on this table under its lock."""
+    data = stats.bytes
+    if work == "rewrite":
+        return data / rates["write"] + stats.index_bytes / rates["index"] * 2
+    if work == "scan":
+        return data / rates["scan"]
+    if work == "index":
+        return data / rates["index"]
+    return 0.0
+
+
+def size_findings(findings: list[Finding], live: LiveCatalog, version: int) -> dict:
+    """Attach an estimate to every locking/rewrite finding and move its severity with size and
+    traffic: an empty or small table downgrades it to info; a long lock on a busy table makes it
+    an error. Returns the server facts shown in the report."""
+    for f in findings:
+        if f.category not in ("locking", "rewrite") or not f.table or f.suppressed:
+            continue
+        st = live.stats(f.table)
+        if st is None:
+            f.notes.append(f"{f.table} is not in the target database yet: no size to check")
+            continue
+        work = f.work or ("rewrite" if f.rewrite else "lock")
+        secs = estimate(st, work, live.rates)
+        mode = f.lock or "AccessExclusiveLock"
+        est = {"table": f.table, "rows": st.rows, "bytes": st.bytes, "index_bytes": st.index_bytes,
+               "work": work, "seconds": round(secs, 3), "lock": mode,
+               "writes_per_s": round(st.writes_per_s, 1) if st.writes_per_s is not None else None}
+        f.estimate = est
+        what = {"rewrite": "rewrites", "scan": "scans", "index": "builds an index on", "lock": "locks"}[work]
+        text = f"{what} {bare(f.table)}: {st.human()}"
+        if work != "lock":
+            text += f"; at this server's measured throughput roughly {human_seconds(secs)} under {mode}"
+        if st.writes_per_s:
+            text += f"; {BLOCKS.get(mode, 'blocks writes')}: ~{st.writes_per_s:.0f} writes/s on average"
+        f.notes.append("size: " + text)
+        small = st.rows < SMALL_ROWS and st.bytes < SMALL_BYTES
+        busy = (st.writes_per_s or 0) >= BUSY_WRITES
+        if small and secs < 1:
+            f.severity = "info"
+            f.notes.append(f"small table ({st.human()}): the lock is brief; downgraded to info")
+        elif secs >= LONG_LOCK_S or (busy and work != "lock") or st.rows >= 1_000_000:
+            f.severity = "error"
+    return live.server_info()

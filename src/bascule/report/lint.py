@@ -1,0 +1,181 @@
+"""Renderers for `bascule lint`: human text, JSON, SARIF 2.1.0 and GitHub workflow annotations.
+
+Rendering only: every figure was computed by the analyzer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from bascule import __version__
+from bascule.analyze.engine import LintResult
+from bascule.analyze.model import Finding, Rule
+
+_SHORT_LOCK = {"AccessExclusiveLock": "ACCESS EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
+               "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ShareLock": "SHARE",
+               "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE", "RowExclusiveLock": "ROW EXCLUSIVE",
+               "RowShareLock": "ROW SHARE", "AccessShareLock": "ACCESS SHARE"}
+
+
+def lock_name(mode: str | None) -> str:
+    return _SHORT_LOCK.get(mode or "", mode or "")
+
+
+def _source_line(sources: dict[str, list[str]], path: str, line: int) -> str | None:
+    lines = sources.get(path)
+    if lines is None:
+        try:
+            lines = Path(path).read_text(encoding="utf-8", errors="replace").split("\n")
+        except OSError:
+            lines = []
+        sources[path] = lines
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def render_text(result: LintResult, sources: dict[str, list[str]] | None = None, color: bool = False,
+                verbose: bool = False) -> str:
+    sources = dict(sources or {})
+    out: list[str] = []
+    n = result.files
+    mode = ("sized against the live database" if result.live else
+            "static (no connection: table sizes unknown; pass --env or --url for estimates)")
+    out.append(f"bascule lint: {n} migration{'s' if n != 1 else ''}, PostgreSQL {result.pg_version}, {mode}")
+    if result.live:
+        lv = result.live
+        rates = lv.get("rates_mb_s", {})
+        probe = ("measured" if lv.get("probed") else "defaults (probe skipped or not allowed)")
+        out.append(f"  server {lv.get('server_version')}; throughput {probe}: write {rates.get('write')} MB/s, "
+                   f"scan {rates.get('scan')} MB/s, index build {rates.get('index')} MB/s")
+    out.append("")
+    width = max((len(m.label) for m in result.migrations), default=0)
+    for m in result.migrations:
+        lock = (f"strongest lock: {lock_name(m.strongest_lock[0])} on {m.strongest_lock[1]}"
+                if m.strongest_lock else "no lock on an existing table")
+        out.append(f"  {m.label:<{width}}  [{', '.join(m.classification)}]  {lock}"
+                   + ("" if m.transactional else "  (runs statement by statement)"))
+        if verbose:
+            for r in m.rewrites:
+                out.append(f"      rewrites {r}")
+    if result.migrations:
+        out.append("")
+    for f in result.findings:
+        if f.suppressed and not verbose:
+            continue
+        out += _finding_text(f, sources, color)
+    c = result.counts()
+    out.append(f"{c['error']} error(s), {c['warning']} warning(s), {c['info']} info"
+               + (f", {c['suppressed']} suppressed" if c["suppressed"] else ""))
+    return "\n".join(out)
+
+
+def _finding_text(f: Finding, sources: dict, color: bool) -> list[str]:
+    sev = f.severity
+    if color:
+        tint = {"error": "31", "warning": "33", "info": "36"}[sev]
+        sev = f"\x1b[1;{tint}m{sev}\x1b[0m"
+    head = f"{f.path}:{f.line}:{f.column}: {sev} {f.code} {f.name}"
+    if f.suppressed:
+        head += f" (suppressed: {f.suppressed})"
+    lines = [head, f"  {f.message}"]
+    src = _source_line(sources, f.path, f.line)
+    if src is not None and src.strip():
+        gutter = str(f.line)
+        lines.append(f"  {gutter} | {src.rstrip()}")
+        lines.append(f"  {' ' * len(gutter)} | {' ' * max(f.column - 1, 0)}^")
+    for note in f.notes:
+        lines.append(f"  {note}" if note.startswith("size: ") else f"  note: {note}")
+    if f.why:
+        lines.append(f"  why: {f.why}")
+    if f.fix:
+        lines.append(f"  fix: {f.fix}" + ("  (bascule lint --fix)" if f.fixable and "--fix" not in f.fix else ""))
+    lines.append("")
+    return lines
+
+
+def render_json(result: LintResult) -> str:
+    doc = {
+        "tool": "bascule", "version": __version__, "pg_version": result.pg_version,
+        "static": result.live is None, "live": result.live,
+        "migrations": [m.to_dict() for m in result.migrations],
+        "findings": [f.to_dict() for f in result.findings],
+        "counts": result.counts(), "exit_code": result.exit_code(),
+    }
+    return json.dumps(doc, indent=2, default=str)
+
+
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _uri(path: str) -> str:
+    p = Path(path)
+    try:
+        rel = p.resolve().relative_to(Path.cwd().resolve()) if p.is_absolute() else p
+    except ValueError:
+        rel = p
+    return str(rel).replace(os.sep, "/")
+
+
+def render_sarif(result: LintResult, rules: list[Rule]) -> str:
+    """SARIF 2.1.0, as GitHub code scanning accepts it."""
+    index = {r.code: i for i, r in enumerate(rules)}
+    driver_rules = []
+    for r in rules:
+        driver_rules.append({
+            "id": r.code, "name": r.name,
+            "shortDescription": {"text": r.summary},
+            "fullDescription": {"text": r.why},
+            "help": {"text": r.fix, "markdown": f"**Why:** {r.why}\n\n**Safe alternative:** {r.fix}"},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
+            "properties": {"category": r.category, "tags": [r.category, "postgresql", "migration"]},
+        })
+    results = []
+    for f in result.findings:
+        res = {
+            "ruleId": f.code,
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f.message + (f" ({'; '.join(f.notes)})" if f.notes else "")},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": _uri(f.path)},
+                "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
+            }}],
+        }
+        if f.code in index:
+            res["ruleIndex"] = index[f.code]
+        if f.suppressed:
+            res["suppressions"] = [{"kind": "inSource", "justification": f.suppressed}]
+        if f.estimate:
+            res["properties"] = {"estimate": f.estimate}
+        results.append(res)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "bascule", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": "https://github.com/bascule/bascule", "rules": driver_rules}},
+            "results": results,
+        }],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(result: LintResult) -> str:
+    """GitHub Actions workflow commands: one annotation per active finding."""
+    lines = []
+    for f in result.active:
+        cmd = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
+        props = (f"file={_gh_escape(_uri(f.path), True)},line={f.line},col={f.column},"
+                 f"title={_gh_escape(f'{f.code} {f.name}', True)}")
+        msg = f.message + (f" — {f.fix}" if f.fix else "")
+        lines.append(f"::{cmd} {props}::{_gh_escape(msg)}")
+    c = result.counts()
+    lines.append(f"bascule lint: {c['error']} error(s), {c['warning']} warning(s), {c['info']} info")
+    return "\n".join(lines)
