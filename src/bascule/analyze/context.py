@@ -60,6 +60,7 @@ class SchemaKnowledge:
         self.funcs: dict[str, str] = {}
         self.enums: dict[str, list[str]] = {}
         self.created_now: set[str] = set()  # tables created by the migration being linted
+        self.columns_added_now: set[tuple[str, str]] = set()  # (table, column) added to a table by it
         self.enum_values_added_now: dict[str, set[str]] = {}
         self.live = live
         self.migration: str | None = None
@@ -107,6 +108,11 @@ class SchemaKnowledge:
         """Created by the migration being linted: empty, nobody else uses it yet."""
         return bare(table) in self.created_now
 
+    def is_new_column(self, table: str, column: str) -> bool:
+        """The column was added by the migration being linted (or its table was created by it):
+        no code deployed before the migration reads or writes it."""
+        return bare(table) in self.created_now or (bare(table), column) in self.columns_added_now
+
     def known_table(self, table: str) -> bool:
         return bare(table) in self.tables or (self.live is not None and self.live.has_table(table))
 
@@ -114,6 +120,7 @@ class SchemaKnowledge:
     def begin_migration(self, label: str | None) -> None:
         self.migration = label
         self.created_now = set()
+        self.columns_added_now = set()
         self.enum_values_added_now = {}
 
     def learn(self, tag: str, node: dict) -> None:
@@ -133,6 +140,13 @@ class SchemaKnowledge:
                 self._table_constraint(t, elt["Constraint"])
         self.tables[t.name] = t
         self.created_now.add(t.name)
+
+    def _create_as(self, node: dict) -> None:
+        """CREATE TABLE ... AS / CREATE MATERIALIZED VIEW: new, so nobody uses it yet (columns unknown)."""
+        name = relkey((node.get("into") or {}).get("rel"))
+        if name:
+            self.tables[bare(name)] = Table(bare(name), created_in=self.migration)
+            self.created_now.add(bare(name))
 
     def _add_column(self, t: Table, cd: dict) -> None:
         cons = constraint_defs(cd)
@@ -191,6 +205,7 @@ class SchemaKnowledge:
             col = c.get("name")
             if sub == "AT_AddColumn":
                 self._add_column(t, d.get("ColumnDef") or {})
+                self.columns_added_now.add((tb, (d.get("ColumnDef") or {}).get("colname")))
             elif sub == "AT_DropColumn":
                 t.columns.pop(col, None)
                 self.proofs.get(tb, set()).discard(col)
@@ -232,6 +247,8 @@ class SchemaKnowledge:
             t = self.tables.get(bare(name))
             if t is not None and node.get("subname") in t.columns:
                 t.columns[node["newname"]] = t.columns.pop(node["subname"])
+            if (bare(name), node.get("subname")) in self.columns_added_now:
+                self.columns_added_now.add((bare(name), node.get("newname")))
         elif rt == "OBJECT_INDEX" and name:
             hit = self.indexes.pop(bare(name), None)
             if hit:
@@ -276,12 +293,19 @@ class SchemaKnowledge:
     def _alter_enum(self, node: dict) -> None:
         nm = names_of(node.get("typeName"))
         if nm and node.get("newVal") and not node.get("oldVal"):
-            self.enums.setdefault(nm[-1], []).append(node["newVal"])
+            values = self.enums.setdefault(nm[-1], [])
+            if node["newVal"] in values:
+                return  # ADD VALUE IF NOT EXISTS of a value the type already has: nothing is added
+            values.append(node["newVal"])
             self.enum_values_added_now.setdefault(nm[-1], set()).add(node["newVal"])
+        elif nm and node.get("oldVal") and node["oldVal"] in self.enums.get(nm[-1], ()):
+            values = self.enums[nm[-1]]
+            values[values.index(node["oldVal"])] = node.get("newVal")
 
 
 _LEARN = {
     "CreateStmt": SchemaKnowledge._create,
+    "CreateTableAsStmt": SchemaKnowledge._create_as,
     "AlterTableStmt": SchemaKnowledge._alter,
     "RenameStmt": SchemaKnowledge._rename,
     "DropStmt": SchemaKnowledge._drop,

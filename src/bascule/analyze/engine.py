@@ -174,6 +174,14 @@ def syntax_finding(exc: SqlSyntaxError, unit: LintUnit) -> Finding:
                    fix=SYNTAX.fix, migration=unit.label)
 
 
+def _internal_error(rule: Rule, exc: Exception, path: str, line: int, column: int, label: str) -> Finding:
+    from bascule.analyze.rules import INTERNAL
+
+    return Finding(code=INTERNAL.code, name=INTERNAL.name, severity="error", path=path, line=line, column=column,
+                   message=f"rule {rule.code} {rule.name} failed on this statement: {type(exc).__name__}: {exc}",
+                   category="structure", why=INTERNAL.why, fix=INTERNAL.fix, migration=label)
+
+
 def _statements(script: Script | None, unit: LintUnit, out: list[Finding]) -> list[Statement] | None:
     if script is None:
         return None
@@ -190,7 +198,7 @@ def _runs_in_transaction(unit: LintUnit, stmts: list[Statement], version: int) -
         return False
     if unit.transaction == "always":
         return True
-    return not any(s.needs_autocommit(version) for s in stmts)
+    return not any(s.needs_autocommit(version * 10000) for s in stmts)
 
 
 def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintResult:
@@ -217,21 +225,20 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
         strongest: tuple[str, str] | None = None
         classes: set[str] = set()
         rewrites: list[str] = []
+        vnum = version * 10000
         for st in stmts:
             node = st.node or {}
-            facts = statement_facts(st.kind, node, version, known, transactional=not st.needs_autocommit(version))
+            alone = st.needs_autocommit(vnum)
+            facts = statement_facts(st.kind, node, version, known, transactional=not alone, reads=False)
             all_facts.append(facts)
-            in_txn = transactional and not st.needs_autocommit(version)
+            in_txn = transactional and not alone
             if unit.report:
                 s = Stmt(st, facts, unit, known, opts, held if in_txn else {}, stmts, in_txn)
-                for rule in by_kind.get(st.kind, ()):
-                    for f in rule.check(s) or ():
-                        if f is not None:
-                            out.append(f)
-                for rule in every:
-                    for f in rule.check(s) or ():
-                        if f is not None:
-                            out.append(f)
+                for rule in (*by_kind.get(st.kind, ()), *every):
+                    try:
+                        out.extend(f for f in rule.check(s) or () if f is not None)
+                    except Exception as exc:  # a bug in one rule must not hide every other finding
+                        out.append(_internal_error(rule, exc, st.path, st.line, st.column, unit.label))
             # classification and the strongest lock on a table that existed before
             for table, mode in facts.locks.items():
                 if known.is_new(table) or table in facts.creates:
@@ -251,9 +258,10 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
         if unit.report:
             view = MigrationView(unit, stmts, down, all_facts, opts, known)
             for rule in per_migration:
-                for f in rule.check_migration(view) or ():
-                    if f is not None:
-                        out.append(f)
+                try:
+                    out.extend(f for f in rule.check_migration(view) or () if f is not None)
+                except Exception as exc:
+                    out.append(_internal_error(rule, exc, unit.path, 1, 1, unit.label))
         if not classes - {"data migration"} and "breaking" not in classes:
             classes.add("non-breaking")
         order = ["breaking", "non-breaking", "data migration"]

@@ -251,7 +251,7 @@ def _alter_column_type_effect(table: str, col: str, new: TypeRef | None, using, 
     old = known.column_type(table, col) if known is not None else None
     if new is None:
         return "SET DATA TYPE", False, False
-    if using is not None and not _trivial_using(using, col):
+    if using is not None and not _trivial_using(using, col, new):
         return f"SET DATA TYPE {new} USING an expression", True, old is not None and narrowing(old, new)
     if old is None:
         return f"SET DATA TYPE {new} (the old type is unknown: no rewrite only if it is binary-coercible)", False, False
@@ -260,7 +260,11 @@ def _alter_column_type_effect(table: str, col: str, new: TypeRef | None, using, 
     return f"SET DATA TYPE {old} → {new}", True, narrowing(old, new)
 
 
-def _trivial_using(using, col: str) -> bool:
+def _trivial_using(using, col: str, new: TypeRef | None = None) -> bool:
+    """USING col, or USING col::newtype (the same conversion as no USING clause)."""
+    if isinstance(using, dict) and "TypeCast" in using and new is not None \
+            and type_ref(using["TypeCast"].get("typeName")) == new:
+        using = using["TypeCast"].get("arg")
     ref = (using.get("ColumnRef") or {}) if isinstance(using, dict) else {}
     return names_of(ref.get("fields")) == [col]
 
@@ -312,8 +316,16 @@ def narrowing(old: TypeRef, new: TypeRef) -> bool:
     if old.name == new.name == "numeric" and new.mods:
         if not old.mods:
             return True
+        if all(isinstance(m, int) for m in old.mods + new.mods):
+            # fewer digits before the point (values fail) or after it (values are rounded)
+            p0, s0 = old.mods[0], old.mods[1] if len(old.mods) > 1 else 0
+            p1, s1 = new.mods[0], new.mods[1] if len(new.mods) > 1 else 0
+            return p1 - s1 < p0 - s0 or s1 < s0
         return new.mods < old.mods
-    if old.name in ("float8", "numeric") and new.name in INT_WIDTH | {"float4"}:
+    if old.name in INT_WIDTH and new.name == "numeric" and new.mods and isinstance(new.mods[0], int):
+        p1, s1 = new.mods[0], new.mods[1] if len(new.mods) > 1 and isinstance(new.mods[1], int) else 0
+        return p1 - s1 < {2: 5, 4: 10, 8: 19}[INT_WIDTH[old.name]]  # digits of the integer type's range
+    if old.name in ("float8", "numeric") and (new.name in INT_WIDTH or new.name == "float4"):
         return True
     if old.name in ("timestamptz", "timestamp") and new.name == "date":
         return True
@@ -321,10 +333,13 @@ def narrowing(old: TypeRef, new: TypeRef) -> bool:
 
 
 def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledge | None = None,
-                    transactional: bool = True) -> StatementFacts:
-    """Facts of one parsed statement (libpg_query JSON: `tag` is its node name)."""
+                    transactional: bool = True, reads: bool = True) -> StatementFacts:
+    """Facts of one parsed statement (libpg_query JSON: `tag` is its node name). With
+    reads=False, the ACCESS SHARE locks on every other relation mentioned are not collected
+    (the linter never needs them; rehearsal's lock comparison does)."""
     f = StatementFacts(kind=tag, transactional=transactional)
-    _reads(node, f)
+    if reads:
+        _reads(node, f)
     rel = node.get("relation")
     table = relkey(rel)
     if tag == "AlterTableStmt":
@@ -395,7 +410,13 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
         concurrent = any((p.get("DefElem") or {}).get("defname") == "concurrently"
                          and (p["DefElem"].get("arg") is None or "false" not in json.dumps(p["DefElem"]["arg"]))
                          for p in node.get("params") or ())
-        f.take(rel, SUE if concurrent else SHARE)
+        if node.get("kind") == "REINDEX_OBJECT_INDEX" and table:
+            # the index's table: SHARE (SUE concurrently); the index itself: ACCESS EXCLUSIVE
+            owner = known.index_table(bare(table)) if known is not None else None
+            if not concurrent:
+                f.take(rel, AE)
+            table = owner or table
+        f.take(table, SUE if concurrent else SHARE)
         if table and not concurrent:
             f.index_builds.append(Effect(table, f"REINDEX {node.get('kind', '').removeprefix('REINDEX_OBJECT_')}"))
     elif tag == "CreateTrigStmt":
@@ -521,22 +542,29 @@ def _add_column(f: StatementFacts, table: str, cd: dict, known: Knowledge | None
                                      certain=v in VOLATILE_FUNCS or (known is not None and known.func_volatility(v) == "v")))
         elif version < 11:
             f.rewrites.append(Effect(table, f"ADD COLUMN {col} with a default (before PostgreSQL 11)", col, location=loc))
-    if t is not None and default is None and not types & {"CONSTR_IDENTITY", "CONSTR_GENERATED"} \
-            and t.name not in SERIAL and known is not None and known.domain_has_constraints(t.name):
+    # a domain with constraints: PostgreSQL (through 18) checks it by rewriting, with or without a default
+    if t is not None and not types & {"CONSTR_IDENTITY", "CONSTR_GENERATED"} and t.name not in SERIAL \
+            and not any(e.column == col for e in f.rewrites if e.table == table) \
+            and known is not None and known.domain_has_constraints(t.name):
         f.rewrites.append(Effect(table, f"ADD COLUMN {col} of domain {t.name} with constraints checks every row",
                                  col, location=loc))
-    if "CONSTR_NOTNULL" in types and default is None and not types & {"CONSTR_IDENTITY", "CONSTR_GENERATED"} \
+    if types & {"CONSTR_NOTNULL", "CONSTR_PRIMARY"} and default is None \
+            and not types & {"CONSTR_IDENTITY", "CONSTR_GENERATED"} \
             and not (t is not None and t.name in SERIAL):
         f.breaking.append(Effect(table, f"ADD COLUMN {col} NOT NULL without a default: fails on a non-empty "
                                  "table, and inserts from code that does not know it fail", col))
     if "CONSTR_PRIMARY" in types or "CONSTR_UNIQUE" in types:
         f.index_builds.append(Effect(table, f"ADD COLUMN {col} {'PRIMARY KEY' if 'CONSTR_PRIMARY' in types else 'UNIQUE'}"
                                      " builds an index", col))
-    if "CONSTR_CHECK" in types and default is not None:
+    if "CONSTR_CHECK" in types:  # checked row by row even when every value is NULL
         f.scans.append(Effect(table, f"ADD COLUMN {col} with a CHECK checks every row", col))
     for c in cons:
         if c.get("contype") == "CONSTR_FOREIGN":
             f.take(c.get("pktable"), SRE)
+            # without a default (all NULL) PostgreSQL skips the check; with one it validates every row
+            if default is not None or "CONSTR_GENERATED" in types or (t is not None and t.name in SERIAL):
+                f.scans.append(Effect(table, f"ADD COLUMN {col} REFERENCES with a default checks every row", col,
+                                      location=c.get("location")))
 
 
 def _add_constraint(f: StatementFacts, table: str, con: dict, known: Knowledge | None, version: int) -> None:
@@ -565,8 +593,12 @@ def _add_constraint(f: StatementFacts, table: str, con: dict, known: Knowledge |
     elif ct == "CONSTR_EXCLUSION":
         f.index_builds.append(Effect(table, f"ADD EXCLUDE{label} builds its index", location=loc))
     elif ct == "CONSTR_NOTNULL":  # PostgreSQL 18: ADD CONSTRAINT name NOT NULL col [NOT VALID]
-        if not not_valid:
-            f.scans.append(Effect(table, f"ADD NOT NULL{label} checks every row", location=loc))
+        cols = names_of(con.get("keys"))
+        proven = bool(cols) and known is not None and all(known.column_not_null(table, c) or (
+            version >= 12 and known.has_not_null_proof(table, c)) for c in cols)
+        if not not_valid and not proven:
+            f.scans.append(Effect(table, f"ADD NOT NULL{label} checks every row", cols[0] if cols else None,
+                                  location=loc))
 
 
 def _rename(f: StatementFacts, node: dict, table: str | None) -> None:

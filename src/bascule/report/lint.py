@@ -102,7 +102,7 @@ def render_json(result: LintResult) -> str:
         "findings": [f.to_dict() for f in result.findings],
         "counts": result.counts(), "exit_code": result.exit_code(),
     }
-    return json.dumps(doc, indent=2, default=str)
+    return json.dumps(doc, default=str, ensure_ascii=False)
 
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}

@@ -74,6 +74,14 @@ SYNTAX = Rule(
     fix="Fix the SQL at the position shown. bascule parses with PostgreSQL's own parser (libpg_query).",
 )
 
+INTERNAL = Rule(
+    code="B900", name="internal-error", severity="error", category="structure",
+    summary="a rule failed on a statement (a bug in bascule)",
+    why="bascule could not finish this check, so the statement is not fully analyzed; every other rule "
+        "and file was still checked.",
+    fix="Report it with the statement shown. Until fixed, review the statement by hand; suppress with a reason.",
+)
+
 SUPPRESSION = {
     "unused": Rule(
         code="B901", name="unused-suppression", severity="warning", category="structure",
@@ -114,7 +122,7 @@ def load() -> list[tuple[Rule, object]]:
 
 
 def all_rules() -> list[Rule]:
-    return [r for r, _ in load()] + [SYNTAX, *SUPPRESSION.values()]
+    return [r for r, _ in load()] + [SYNTAX, INTERNAL, *SUPPRESSION.values()]
 
 
 def by_code() -> dict[str, Rule]:

@@ -1,0 +1,64 @@
+"""B105 foreign-key-validated: ADD FOREIGN KEY without NOT VALID checks every row under lock."""
+
+from __future__ import annotations
+
+from bascule.analyze.facts import SERIAL, SRE, constraint_defs, relkey, type_ref
+from bascule.analyze.model import Rule
+
+
+def _column_fk_validated(cd: dict) -> dict | None:
+    """The REFERENCES constraint of an added column, when PostgreSQL validates it: only when the new
+    column has a value (a DEFAULT, a generated expression, serial). All NULL: the check is skipped."""
+    cons = constraint_defs(cd)
+    fk = next((c for c in cons if c.get("contype") == "CONSTR_FOREIGN"), None)
+    if fk is None:
+        return None
+    t = type_ref(cd.get("typeName"))
+    if any(c.get("contype") in ("CONSTR_DEFAULT", "CONSTR_GENERATED") for c in cons) or (t and t.name in SERIAL):
+        return fk
+    return None
+
+
+def check(s):
+    table = relkey(s.node.get("relation"))
+    if not table:
+        return
+    for cmd in s.node.get("cmds") or ():
+        c = cmd.get("AlterTableCmd") or {}
+        sub = c.get("subtype")
+        d = c.get("def") or {}
+        if sub == "AT_AddConstraint":
+            con = d.get("Constraint") or {}
+            if con.get("contype") != "CONSTR_FOREIGN" or con.get("skip_validation"):
+                continue
+            what = f"ADD FOREIGN KEY{' ' + con['conname'] if con.get('conname') else ''}"
+        elif sub == "AT_AddColumn":
+            con = _column_fk_validated(d.get("ColumnDef") or {})
+            if con is None:
+                continue
+            what = f"ADD COLUMN {(d.get('ColumnDef') or {}).get('colname')} REFERENCES with a default"
+        else:
+            continue
+        ref = relkey(con.get("pktable")) or "the referenced table"
+        f = s.finding(RULE, f"{what} on {table} checks every row of {table} while holding SHARE ROW EXCLUSIVE "
+                              f"on {table} and {ref}: writes to both wait until it commits",
+                        table=table, location=con.get("location"), lock=SRE)
+        if f is not None and sub == "AT_AddColumn":
+            f.fixable = False  # --fix rewrites the ADD CONSTRAINT form only
+        yield f
+
+
+RULE = Rule(
+    code="B105", name="foreign-key-validated", severity="error", category="locking",
+    summary="ADD FOREIGN KEY without NOT VALID checks every row while blocking writes to both tables",
+    why="Adding a foreign key takes SHARE ROW EXCLUSIVE on the table and on the table it references, then looks "
+        "up every existing row's key before it returns. INSERT, UPDATE and DELETE on both tables wait for that "
+        "whole scan, and until the transaction commits.",
+    fix="ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID (instant: only new rows are checked), then in a separate "
+        "transaction ALTER TABLE ... VALIDATE CONSTRAINT, which scans under SHARE UPDATE EXCLUSIVE while reads and "
+        "writes continue. For a new column: add it without REFERENCES first. `bascule lint --fix` rewrites it.",
+    kinds=("AlterTableStmt",),
+    peers=("squawk adding-foreign-key-constraint", "strong_migrations add_foreign_key", "Eugene E1"),
+    fixable=True,
+    check=check,
+)

@@ -1,0 +1,74 @@
+"""B111 column-type-rewrite."""
+
+import pytest
+from _lint import fires, hits
+
+BEFORE = ["CREATE TABLE t (a varchar(10), n int, num numeric(10,2), ts timestamp)"]
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE t ALTER COLUMN n TYPE bigint;",
+    "ALTER TABLE t ALTER COLUMN a TYPE varchar(5);",
+    "ALTER TABLE t ALTER COLUMN a TYPE integer USING a::integer;",
+    "ALTER TABLE t ALTER COLUMN num TYPE numeric(12,3);",
+    "ALTER TABLE t ALTER COLUMN n SET DATA TYPE bigint USING n + 1;",
+    "ALTER TABLE t ADD COLUMN b int, ALTER COLUMN n TYPE text;",
+])
+def test_fires_on_a_rewriting_type_change(sql):
+    f, = hits(sql, "B111", before=BEFORE)
+    assert f.severity == "error" and f.rewrite and f.lock == "AccessExclusiveLock" and f.table == "t"
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE t ALTER COLUMN a TYPE varchar(20);",  # looser limit: catalog only
+    "ALTER TABLE t ALTER COLUMN a TYPE text;",
+    "ALTER TABLE t ALTER COLUMN a TYPE varchar;",
+    "ALTER TABLE t ALTER COLUMN num TYPE numeric(12,2);",
+    "ALTER TABLE t ALTER COLUMN num TYPE numeric;",
+    "ALTER TABLE t ALTER COLUMN a TYPE text USING a::text;",  # the same conversion as no USING
+    "ALTER TABLE t ALTER COLUMN n TYPE integer USING n;",
+])
+def test_does_not_fire_when_binary_coercible(sql):
+    assert not fires(sql, "B111", before=BEFORE)
+
+
+def test_message_position_and_types():
+    f, = hits("SELECT 1;\nALTER TABLE t\n  ALTER COLUMN n TYPE bigint;", "B111", before=BEFORE)
+    assert (f.line, f.column) == (3, 16)  # the column name
+    assert "n" in f.message and "integer → bigint" in f.message and "ACCESS EXCLUSIVE" in f.message
+
+
+def test_using_expression_is_named():
+    f, = hits("ALTER TABLE t ALTER COLUMN a TYPE text USING upper(a);", "B111", before=BEFORE)
+    assert "USING" in f.message and f.severity == "error"
+
+
+def test_unknown_old_type_is_a_warning_that_says_why():
+    f, = hits("ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2);", "B111")
+    assert f.severity == "warning" and f.table == "orders"
+    assert "does not know the current type of total" in f.message and "without a rewrite" in f.message
+
+
+def test_unknown_old_type_with_using_is_certain():
+    f, = hits("ALTER TABLE orders ALTER COLUMN total TYPE bigint USING total::numeric::bigint;", "B111")
+    assert f.severity == "error"
+
+
+def test_timestamp_to_timestamptz_depends_on_timezone():
+    f, = hits("ALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111", before=BEFORE)
+    assert f.severity == "warning" and "UTC" in f.message
+
+
+def test_type_learned_from_an_earlier_migration_change():
+    before = BEFORE + ["ALTER TABLE t ALTER COLUMN a TYPE varchar(40);"]
+    assert not fires("ALTER TABLE t ALTER COLUMN a TYPE varchar(50);", "B111", before=before)
+    assert fires("ALTER TABLE t ALTER COLUMN a TYPE varchar(30);", "B111", before=before)
+
+
+def test_table_created_in_the_same_migration():
+    assert not fires("CREATE TABLE x (n int);\nALTER TABLE x ALTER COLUMN n TYPE bigint;", "B111")
+
+
+def test_suppression_with_reason():
+    sql = "-- bascule:ignore B111 table holds 200 rows\nALTER TABLE t ALTER COLUMN n TYPE bigint;"
+    assert not fires(sql, "B111", before=BEFORE)

@@ -1,0 +1,55 @@
+"""B105 foreign-key-validated."""
+
+import pytest
+from _lint import fires, hits
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
+    "ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users;",
+    "ALTER TABLE orders ADD COLUMN user_id bigint DEFAULT 0 REFERENCES users (id);",
+    "ALTER TABLE orders ADD COLUMN user_id bigserial REFERENCES users (id);",
+])
+def test_fires(sql):
+    assert fires(sql, "B105")
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;",
+    "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;",
+    # a new column without a default is all NULL: PostgreSQL skips the check
+    "ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id);",
+    # the referencing table is new: empty, nothing to check
+    "CREATE TABLE orders (id bigint, user_id bigint);\n"
+    "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);",
+    "CREATE TABLE orders (id bigint, user_id bigint REFERENCES users (id));",
+])
+def test_does_not_fire(sql):
+    assert not fires(sql, "B105")
+
+
+def test_position_message_and_lock():
+    f, = hits("SELECT 1;\nALTER TABLE orders\n  ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);", "B105")
+    assert (f.line, f.column) == (3, 7)  # at the constraint
+    assert "orders" in f.message and "users" in f.message and "fk" in f.message
+    assert f.table == "orders" and f.severity == "error" and f.lock == "ShareRowExclusiveLock" and f.fixable
+
+
+def test_table_from_an_earlier_migration_counts():
+    assert fires("ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id);", "B105",
+                 before=["CREATE TABLE users (id bigint PRIMARY KEY);\nCREATE TABLE orders (id bigint, user_id bigint);"])
+
+
+def test_new_column_with_default_is_named():
+    f, = hits("ALTER TABLE orders ADD COLUMN user_id bigint DEFAULT 1 REFERENCES users (id);", "B105")
+    assert "user_id" in f.message and "default" in f.message
+
+
+def test_suppression_with_reason():
+    sql = "-- bascule:ignore B105 orders has 30 rows\nALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users;"
+    assert not fires(sql, "B105")
+
+
+def test_new_column_form_is_not_auto_fixable():
+    f, = hits("ALTER TABLE orders ADD COLUMN user_id bigint DEFAULT 1 REFERENCES users (id);", "B105")
+    assert not f.fixable

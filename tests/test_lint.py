@@ -1,0 +1,241 @@
+"""`bascule lint` as a user runs it: inputs, outputs, suppressions, configuration, --since, and
+size-aware findings against a real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bascule.analyze import lint_sql
+
+
+def run(cwd: Path, *args: str, input: str | None = None, check: int | None = None) -> subprocess.CompletedProcess:
+    res = subprocess.run([sys.executable, "-m", "bascule.cli.main", "lint", *args], cwd=cwd, input=input,
+                         capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in res.stderr, res.stderr
+    if check is not None:
+        assert res.returncode == check, f"exit {res.returncode}\nstdout:\n{res.stdout}\nstderr:\n{res.stderr}"
+    return res
+
+
+def native(root: Path, migrations: dict[str, tuple[str, str | None]], lint_toml: str = "") -> Path:
+    (root / "migrations").mkdir(parents=True)
+    (root / "bascule.toml").write_text(f'[project]\nmigrations = "migrations"\n{lint_toml}')
+    for name, (up, down) in migrations.items():
+        d = root / "migrations" / name
+        d.mkdir()
+        (d / "up.sql").write_text(up)
+        if down is not None:
+            (d / "down.sql").write_text(down)
+    return root
+
+
+def test_project_folder_classification_positions_and_exit_code(tmp_path):
+    root = native(tmp_path, {
+        "0001_users": ("CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"
+                       "CREATE INDEX users_email_idx ON users (email);\n", "DROP TABLE users;"),
+        "0002_orders_index": ("SELECT 1;\nCREATE INDEX users_lower_email ON users (lower(email));\n",
+                              "DROP INDEX users_lower_email;"),
+    })
+    res = run(root, check=1)
+    out = res.stdout
+    assert "2 migrations" in out and "static" in out
+    assert "0001 users" in out and "[non-breaking]" in out
+    assert "strongest lock: SHARE on users" in out
+    # the index on the table created in 0001 is fine; the one in 0002 is not
+    assert "migrations/0002_orders_index/up.sql:2:1: error B101" in out
+    assert "0001_users/up.sql:2" not in out
+    assert "  2 | CREATE INDEX users_lower_email" in out and "    | ^" in out
+
+
+def test_warnings_only_exit_zero_and_usage_errors_exit_two(tmp_path):
+    (tmp_path / "w.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY, payload json);\n")
+    res = run(tmp_path, "w.sql", check=0)
+    assert "B401" in res.stdout
+    assert run(tmp_path, "--pg-version", "9", "w.sql", check=2).stderr.startswith("error:")
+    assert "unknown rule" in run(tmp_path, "--disable", "B999", "w.sql", check=2).stderr
+    assert "does not exist" in run(tmp_path, "nope.sql", check=2).stderr
+
+
+def test_syntax_error_is_a_finding_and_other_files_are_still_linted(tmp_path):
+    (tmp_path / "a.sql").write_text("ALTER TABLE t ADD COLUMN a int;\nCREATE TABLEE x (a int);\n")
+    (tmp_path / "b.sql").write_text("CREATE INDEX i ON t (a);\n")
+    res = run(tmp_path, "a.sql", "b.sql", check=1)
+    assert "a.sql:2:8: error B502 syntax-error" in res.stdout
+    assert "b.sql:1:1: error B101" in res.stdout
+
+
+def test_stdin(tmp_path):
+    res = run(tmp_path, "-", input="DROP TABLE accounts;", check=1)
+    assert "<stdin>:1:1: error B204" in res.stdout
+
+
+def test_json_output(tmp_path):
+    (tmp_path / "m.sql").write_text("ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2);\n"
+                                    "UPDATE orders SET total = 0;\n")
+    doc = json.loads(run(tmp_path, "--format", "json", "m.sql").stdout)
+    assert doc["static"] is True and doc["pg_version"] == 18
+    (mig,) = doc["migrations"]
+    assert "data migration" in mig["classification"] and mig["strongest_lock"]["table"] == "orders"
+    codes = {f["code"] for f in doc["findings"]}
+    assert {"B111", "B302"} <= codes
+    f = next(f for f in doc["findings"] if f["code"] == "B111")
+    assert f["line"] == 1 and f["table"] == "orders" and f["why"] and f["fix"]
+    assert doc["exit_code"] == (1 if doc["counts"]["error"] else 0)
+
+
+def test_sarif_output_is_sarif_2_1_0(tmp_path):
+    (tmp_path / "m.sql").write_text("-- bascule:ignore B101 lookup table of 12 rows\n"
+                                    "CREATE INDEX i ON colors (name);\nCREATE INDEX j ON orders (x);\n")
+    doc = json.loads(run(tmp_path, "--format", "sarif", "m.sql", check=1).stdout)
+    assert doc["version"] == "2.1.0" and doc["$schema"].endswith("sarif-2.1.0.json")
+    run_ = doc["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    assert all({"id", "shortDescription", "defaultConfiguration"} <= set(r) for r in rules)
+    ids = [r["id"] for r in rules]
+    results = run_["results"]
+    assert len(results) == 2
+    for r in results:
+        assert ids[r["ruleIndex"]] == r["ruleId"] == "B101"
+        assert r["level"] == "error"
+        loc = r["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"] == "m.sql" and loc["region"]["startLine"] in (2, 3)
+    suppressed = [r for r in results if r.get("suppressions")]
+    assert len(suppressed) == 1 and suppressed[0]["suppressions"][0]["justification"] == "lookup table of 12 rows"
+
+
+def test_github_annotations(tmp_path):
+    (tmp_path / "m.sql").write_text("CREATE INDEX i ON orders (x);\n")
+    out = run(tmp_path, "--format", "github", "m.sql", check=1).stdout.splitlines()
+    assert out[0].startswith("::error file=m.sql,line=1,col=1,title=B101 create-index-not-concurrently::")
+    assert "\n" not in out[0] and "orders" in out[0]
+
+
+def test_suppressions(tmp_path):
+    sql = ("CREATE INDEX a ON t (x); -- bascule:ignore B101 built at 3am with writes paused\n"
+           "-- bascule:ignore create-index-not-concurrently\n"
+           "CREATE INDEX b ON t (y);\n"
+           "-- bascule:ignore B204 table is dead since v2\n"
+           "CREATE INDEX c ON t (z);\n"
+           "-- bascule:ignore B1O1 typo\n"
+           "SELECT 1;\n")
+    r = lint_sql(sql)
+    by = {(f.code, f.line): f for f in r.findings}
+    assert by[("B101", 1)].suppressed == "built at 3am with writes paused"
+    assert not by[("B101", 3)].suppressed and ("B902", 2) in by  # no reason: reported, not applied
+    assert not by[("B101", 5)].suppressed and ("B901", 4) in by  # matches nothing
+    assert ("B903", 6) in by
+    whole = lint_sql("-- bascule:ignore-file B101 all lookup tables\nCREATE INDEX a ON t (x);\nCREATE INDEX b ON u (x);")
+    assert [f.suppressed for f in whole.findings if f.code == "B101"] == ["all lookup tables"] * 2
+    assert whole.exit_code() == 0
+
+
+def test_config_lint_section(tmp_path):
+    root = native(tmp_path, {"0001_x": ("ALTER TABLE t ADD COLUMN payload json;\nCREATE INDEX i ON t (a);\n",
+                                        "DROP INDEX i;")},
+                  lint_toml='[lint]\ndisable = ["B101"]\nseverity = { B401 = "error" }\n')
+    res = run(root, "--format", "json", check=1)
+    codes = {f["code"]: f["severity"] for f in json.loads(res.stdout)["findings"]}
+    assert "B101" not in codes and codes["B401"] == "error"
+    (root / "bascule.toml").write_text('[project]\nmigrations = "migrations"\n[lint]\nseverity = { B401 = "loud" }\n')
+    assert "loud" in run(root, check=2).stderr
+    (root / "bascule.toml").write_text('[project]\nmigrations = "migrations"\n[lint]\ncolour = 1\n')
+    assert "unknown key" in run(root, check=2).stderr
+
+
+def test_runner_other_adds_the_checks_bascule_makes_unnecessary(tmp_path):
+    (tmp_path / "m.sql").write_text("ALTER TABLE orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id);\n")
+    plain = {f["code"] for f in json.loads(run(tmp_path, "--format", "json", "m.sql").stdout)["findings"]}
+    other = {f["code"] for f in json.loads(run(tmp_path, "--format", "json", "--runner", "other",
+                                               "m.sql").stdout)["findings"]}
+    assert "B120" not in plain and "B120" in other
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "HOME": str(cwd), "PATH": "/usr/bin:/bin"})
+
+
+def test_since_reports_only_new_migrations_but_learns_from_old_ones(tmp_path):
+    root = native(tmp_path, {
+        "0001_t": ("CREATE TABLE t (a varchar(10), b int);\nINSERT INTO t VALUES ('x', 1);\n", "DROP TABLE t;"),
+        "0002_idx": ("CREATE INDEX t_a ON t (a);\n", "DROP INDEX t_a;"),
+    })
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "base")
+    d = root / "migrations" / "0003_widen"
+    d.mkdir()
+    (d / "up.sql").write_text("ALTER TABLE t ALTER COLUMN a TYPE varchar(20);\nCREATE INDEX t_b ON t (b);\n")
+    (d / "down.sql").write_text("DROP INDEX t_b;\n")
+    doc = json.loads(run(root, "--since", "main", "--format", "json", check=1).stdout)
+    assert [m["migration"] for m in doc["migrations"]] == ["0003 widen"]
+    codes = [(f["code"], f["line"]) for f in doc["findings"]]
+    assert ("B101", 2) in codes
+    assert not any(c == "B111" for c, _ in codes)  # varchar(10) → varchar(20): known from 0001, no rewrite
+    assert "--since" in run(root, "--since", "no-such-ref", check=2).stderr or "git" in \
+        run(root, "--since", "no-such-ref", check=2).stderr
+
+
+# ----------------------------------------------------------------------------- size-aware (live)
+
+def _sized(vdb):
+    vdb.exec("CREATE TABLE big (id bigint PRIMARY KEY, name varchar(10), n int, pad text);"
+             "INSERT INTO big SELECT g, 'n' || (g % 1000), g, repeat('x', 200) FROM generate_series(1, 60000) g;"
+             "CREATE TABLE small (id bigint PRIMARY KEY, name varchar(10), n int);"
+             "INSERT INTO small SELECT g, 'n', g FROM generate_series(1, 10) g; ANALYZE big; ANALYZE small;")
+
+
+def test_live_findings_are_sized_and_small_tables_downgraded(vdb, tmp_path):
+    _sized(vdb)
+    (tmp_path / "m.sql").write_text("CREATE INDEX ON big (n);\nCREATE INDEX ON small (n);\n")
+    static = json.loads(run(tmp_path, "--format", "json", "m.sql").stdout)
+    assert [f["severity"] for f in static["findings"] if f["code"] == "B101"] == ["error", "error"]
+    doc = json.loads(run(tmp_path, "--url", vdb.url, "--format", "json", "m.sql").stdout)
+    assert doc["static"] is False and doc["live"]["probed"] is True
+    assert doc["pg_version"] == int(vdb.scalar("SHOW server_version_num")) // 10000
+    big, small = (next(f for f in doc["findings"] if f["code"] == "B101" and f["table"] == t) for t in ("big", "small"))
+    assert 55_000 <= big["estimate"]["rows"] <= 65_000 and big["estimate"]["bytes"] > 8 << 20
+    assert big["estimate"]["work"] == "index" and big["estimate"]["seconds"] > 0
+    assert any(n.startswith("size: builds an index on big") for n in big["notes"])
+    assert small["severity"] == "info" and small["estimate"]["rows"] == 10
+    text = run(tmp_path, "--url", vdb.url, "m.sql").stdout
+    assert "sized against the live database" in text and "size: builds an index on big" in text
+
+
+def test_live_catalog_supplies_old_column_types(vdb, tmp_path):
+    _sized(vdb)
+    (tmp_path / "m.sql").write_text("ALTER TABLE big ALTER COLUMN name TYPE varchar(40);\n"
+                                    "ALTER TABLE big ALTER COLUMN n TYPE bigint;\n")
+    doc = json.loads(run(tmp_path, "--url", vdb.url, "--no-probe", "--format", "json", "m.sql").stdout)
+    b111 = [f for f in doc["findings"] if f["code"] == "B111"]
+    assert [f["line"] for f in b111] == [2]  # varchar(10) → varchar(40) is binary-coercible
+    assert b111[0]["estimate"]["work"] == "rewrite" and doc["live"]["probed"] is False
+
+
+def test_open_transactions_are_reported(vdb, monkeypatch):
+    from bascule.analyze.live import LiveCatalog
+    from bascule.analyze.rules import open_transactions
+
+    _sized(vdb)
+    monkeypatch.setattr(open_transactions, "OLDER_THAN_S", 0.2)
+    with vdb.connect() as holder, vdb.connect() as conn:
+        holder.execute("BEGIN")
+        holder.execute("SELECT count(*) FROM small")
+        time.sleep(0.4)
+        r = lint_sql("ALTER TABLE small ADD COLUMN note text;", live=LiveCatalog(conn, probe=False))
+        holder.execute("ROLLBACK")
+    (f,) = [f for f in r.findings if f.code == "B190"]
+    assert "small" in f.message and "1 transaction" in f.message
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path):
+    (tmp_path / "m.sql").write_text("SELECT 1;\n")
+    res = run(tmp_path, "--url", "postgresql://nobody@127.0.0.1:1/none", "m.sql")
+    assert res.returncode in (2, 3) and "error" in res.stderr.lower()
