@@ -76,3 +76,87 @@ def test_compare_with_observed():
     inherited = [{"relation": "t", "mode": "AccessExclusiveLock", "inherited": True},
                  {"relation": "t", "mode": "ShareLock"}]
     assert compare_with_observed(pred, inherited)["verdict"] == "agrees"
+
+
+# ----------------------------------------------------------------------------- rewrites and scans, on the server
+
+_TABLE = ("CREATE TABLE t (a int, v varchar(10), n numeric(10,2), ts timestamp, c int CHECK (c > 0));"
+          "INSERT INTO t SELECT g, 'x', g, now(), 1 FROM generate_series(1, 500) g;")
+
+
+def _facts_after_table(sql: str, version: int):
+    from bascule.analyze.context import SchemaKnowledge
+    from bascule.analyze.facts import parse, statement_facts
+
+    known = SchemaKnowledge()
+    for tag, node in parse(_TABLE):
+        known.learn(tag, node)
+    (tag, node), = parse(sql)
+    return statement_facts(tag, node, version, known)
+
+
+@pytest.mark.parametrize("sql, rewrites", [
+    ("ALTER TABLE t ADD COLUMN x int DEFAULT 0", False),
+    ("ALTER TABLE t ADD COLUMN x timestamptz DEFAULT now()", False),
+    ("ALTER TABLE t ADD COLUMN x float8 DEFAULT random()", True),
+    ("ALTER TABLE t ADD COLUMN x bigserial", True),
+    ("ALTER TABLE t ADD COLUMN x int GENERATED ALWAYS AS IDENTITY", True),
+    ("ALTER TABLE t ADD COLUMN x int GENERATED ALWAYS AS (a * 2) STORED", True),
+    ("ALTER TABLE t ALTER COLUMN v TYPE varchar(20)", False),
+    ("ALTER TABLE t ALTER COLUMN v TYPE text", False),
+    ("ALTER TABLE t ALTER COLUMN v TYPE varchar(5)", True),
+    ("ALTER TABLE t ALTER COLUMN a TYPE bigint", True),
+    ("ALTER TABLE t ALTER COLUMN n TYPE numeric(12,2)", False),
+    ("ALTER TABLE t ALTER COLUMN n TYPE numeric", False),
+    ("ALTER TABLE t ALTER COLUMN n TYPE numeric(12,3)", True),
+    ("ALTER TABLE t ALTER COLUMN a TYPE text USING a::text", True),
+    ("ALTER TABLE t SET UNLOGGED", True),
+    ("ALTER TABLE t ALTER COLUMN a SET NOT NULL", False),
+    ("ALTER TABLE t ADD CONSTRAINT k CHECK (a > 0)", False),
+])
+def test_rewrite_predictions_match_the_server(vdb, sql, rewrites):
+    """A rewrite gives the table a new relfilenode; the facts must say so exactly when it happens
+    (on PostgreSQL 18 and 15)."""
+    vdb.exec(_TABLE)
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+    before = vdb.scalar("SELECT relfilenode FROM pg_class WHERE oid = 't'::regclass")
+    vdb.exec(sql)
+    after = vdb.scalar("SELECT relfilenode FROM pg_class WHERE oid = 't'::regclass")
+    facts = _facts_after_table(sql, version)
+    predicted = any(e.certain for e in facts.rewrites)
+    assert predicted == (before != after) == rewrites, (sql, facts.rewrites)
+
+
+@pytest.mark.parametrize("sql, scans", [
+    ("ALTER TABLE t ALTER COLUMN a SET NOT NULL", True),
+    ("ALTER TABLE t ADD CONSTRAINT k CHECK (a > 0)", True),
+    ("ALTER TABLE t ADD CONSTRAINT k CHECK (a > 0) NOT VALID", False),
+    ("ALTER TABLE t ADD COLUMN x int", False),
+])
+def test_scan_predictions_match_the_server(vdb, sql, scans):
+    """A full scan under the lock shows as a sequential scan of the table in pg_stat_user_tables."""
+    vdb.exec(_TABLE)
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+
+    def seq_scans():
+        vdb.exec("SELECT pg_stat_force_next_flush()")
+        return vdb.scalar("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 't'")
+
+    before = seq_scans()
+    vdb.exec(sql)
+    after = seq_scans()
+    facts = _facts_after_table(sql, version)
+    assert bool(facts.scans) == (after > before) == scans, (sql, before, after)
+
+
+def test_validated_not_null_check_makes_set_not_null_free():
+    from bascule.analyze.context import SchemaKnowledge
+    from bascule.analyze.facts import parse, statement_facts
+
+    known = SchemaKnowledge()
+    for tag, node in parse("CREATE TABLE t (a int); ALTER TABLE t ADD CONSTRAINT a_nn CHECK (a IS NOT NULL) NOT VALID;"
+                           "ALTER TABLE t VALIDATE CONSTRAINT a_nn;"):
+        known.learn(tag, node)
+    (tag, node), = parse("ALTER TABLE t ALTER COLUMN a SET NOT NULL")
+    assert statement_facts(tag, node, 12, known).scans == []
+    assert statement_facts(tag, node, 11, known).scans != []
