@@ -14,7 +14,7 @@ from bascule.analyze.facts import NEWEST, OLDEST
 
 def lint_sql(text: str, *, path: str = "migration.sql", down: str | None = None, transaction: str = "auto",
              before: list[str] | tuple[str, ...] = (), pg_version: int = NEWEST, runner: str = "bascule",
-             expects_down: bool = False, live=None, disabled=(), only=None) -> LintResult:
+             expects_down: bool = False, live=None, disabled=(), only=None, enabled=()) -> LintResult:
     """Lint one migration's up SQL (and optional down SQL). `before` holds the SQL of earlier
     migrations, applied to the analyzer's knowledge of the schema but not reported."""
     from bascule.migration import Script
@@ -24,7 +24,7 @@ def lint_sql(text: str, *, path: str = "migration.sql", down: str | None = None,
     units.append(LintUnit("migration", path, Script(Path(path), text),
                           Script(Path(Path(path).with_name("down.sql")), down) if down is not None else None,
                           transaction=transaction, expects_down=expects_down))
-    opts = LintOptions(pg_version=pg_version, runner=runner, disabled=frozenset(disabled),
+    opts = LintOptions(pg_version=pg_version, runner=runner, disabled=frozenset(disabled), enabled=frozenset(enabled),
                        enabled_only=frozenset(only) if only is not None else None, live=live)
     return lint_units(units, opts)
 

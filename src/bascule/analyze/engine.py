@@ -41,6 +41,7 @@ class LintOptions:
     pg_version: int = NEWEST
     runner: str = "bascule"  # "other": the SQL is run by another tool (no lock_timeout, no resume)
     disabled: frozenset = frozenset()
+    enabled: frozenset = frozenset()  # opt-in rules turned on
     enabled_only: frozenset | None = None
     severity: dict = field(default_factory=dict)  # code → severity override
     live: object | None = None  # analyze.live.LiveCatalog
@@ -90,7 +91,7 @@ class Stmt:
     """What a rule sees for one statement."""
 
     __slots__ = ("st", "tag", "node", "facts", "unit", "known", "opts", "held", "statements", "transactional",
-                 "_out", "version")
+                 "_out", "version", "version_num")
 
     def __init__(self, st: Statement, facts: StatementFacts, unit: LintUnit, known: SchemaKnowledge,
                  opts: LintOptions, held: dict, statements: list[Statement], transactional: bool):
@@ -102,6 +103,7 @@ class Stmt:
         self.known = known
         self.opts = opts
         self.version = opts.pg_version
+        self.version_num = opts.pg_version * 10000  # as Statement.needs_autocommit expects
         self.held = held  # table → (mode, statement index, line): locks held by earlier statements
         self.statements = statements
         self.transactional = transactional  # runs inside the migration's single transaction

@@ -34,6 +34,8 @@ class Rule:
     check_migration: Callable | None = None
     # runner-dependent checks (timeouts, IF NOT EXISTS) only matter when another tool runs the SQL
     only_external: bool = False
+    # opt-in checks (stricter policies some teams want): run only when enabled by code or name
+    default_on: bool = True
 
     @property
     def docs(self) -> str:

@@ -8,7 +8,7 @@ from bascule.analyze.model import SEVERITIES
 from bascule.errors import ConfigError
 
 MIN_VERSION = 10  # rules know PostgreSQL 10/11 differences; `up` itself supports 12+
-_KEYS = {"pg_version", "runner", "disable", "only", "severity"}
+_KEYS = {"pg_version", "runner", "disable", "enable", "only", "severity"}
 
 
 def _codes(values, where: str) -> frozenset:
@@ -37,7 +37,7 @@ def pg_version(value, where: str) -> int:
 
 
 def build(cfg_lint: dict | None, *, pg: str | None = None, runner: str | None = None, disable: str | None = None,
-          only: str | None = None, where: str = "bascule.toml [lint]") -> LintOptions:
+          only: str | None = None, enable: str | None = None, where: str = "bascule.toml [lint]") -> LintOptions:
     raw = dict(cfg_lint or {})
     bad = set(raw) - _KEYS
     if bad:
@@ -56,6 +56,9 @@ def build(cfg_lint: dict | None, *, pg: str | None = None, runner: str | None = 
     opts.disabled = _codes(raw.get("disable", []), f"{where} disable")
     if disable:
         opts.disabled |= _codes(disable, "--disable")
+    opts.enabled = _codes(raw.get("enable", []), f"{where} enable")
+    if enable:
+        opts.enabled |= _codes(enable, "--enable")
     if only:
         opts.enabled_only = _codes(only, "--only")
     elif "only" in raw:

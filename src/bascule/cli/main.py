@@ -588,13 +588,14 @@ def embedded_url(obj: Ctx, pg_version) -> None:
               "another tool; `other` adds the checks bascule's runner makes unnecessary (lock_timeout, IF NOT EXISTS).")
 @click.option("--disable", metavar="CODES", help="Comma-separated rule codes or names to skip.")
 @click.option("--only", metavar="CODES", help="Run only these rules.")
+@click.option("--enable", metavar="CODES", help="Turn on opt-in rules (B6xx: stricter policies), comma-separated.")
 @click.option("--no-probe", is_flag=True, help="With --env/--url: skip the throughput probe (a rolled-back temporary "
               "table); estimates then use conservative default rates.")
 @click.option("--list-rules", is_flag=True, help="List every rule with its code, severity and summary, and exit.")
 @click.option("--verbose", "-v", is_flag=True, help="Also show suppressed findings and each migration's rewrites.")
 @click.pass_obj
-def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, runner, disable, only, no_probe,
-         list_rules, verbose) -> None:
+def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, runner, disable, only, enable,
+         no_probe, list_rules, verbose) -> None:
     """Check migrations for locks, rewrites, scans, breaking changes and data loss.
 
     PATH is a migrations folder (any layout bascule reads), a folder of .sql files, a .sql file,
@@ -625,7 +626,7 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
     except BasculeError:
         if lint_env or obj.env:
             raise
-    opts = options.build(cfg.lint if cfg else None, pg=pg, runner=runner, disable=disable, only=only)
+    opts = options.build(cfg.lint if cfg else None, pg=pg, runner=runner, disable=disable, only=only, enable=enable)
     stdin_text = click.get_text_stream("stdin").read() if "-" in paths else None
     units = inputs.collect(list(paths), default_folder=cfg.migrations_dir if cfg else None,
                            layout=cfg.layout if cfg else "auto", stdin_text=stdin_text)
@@ -675,10 +676,11 @@ def _list_rules(rules, fmt: str) -> None:
     if fmt == "json":
         _echo_json([{"code": r.code, "name": r.name, "severity": r.severity, "category": r.category,
                      "summary": r.summary, "fixable": r.fixable, "peers": list(r.peers),
-                     "runner_other_only": r.only_external, "docs": r.docs} for r in rules])
+                     "runner_other_only": r.only_external, "default_on": r.default_on, "docs": r.docs} for r in rules])
         return
     for r in rules:
-        flags = (" [fix]" if r.fixable else "") + (" [--runner other]" if r.only_external else "")
+        flags = ((" [fix]" if r.fixable else "") + (" [--runner other]" if r.only_external else "")
+                 + ("" if r.default_on else " [opt-in]"))
         click.echo(f"{r.code}  {r.severity:<7}  {r.name:<34} {r.summary}{flags}")
 
 

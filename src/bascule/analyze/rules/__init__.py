@@ -34,6 +34,10 @@ MODULES = (
     "refresh_matview_not_concurrently",   # B119
     "missing_lock_timeout",               # B120
     "missing_statement_timeout",          # B121
+    "detach_partition_not_concurrently",  # B122
+    "foreign_key_without_index",          # B123
+    "concurrent_index_pg14_bug",          # B124 (live: server minor version)
+    "validate_in_same_transaction",       # B125
     "open_transactions",                  # B190 (live)
     # backward compatibility
     "rename_column",                      # B201
@@ -46,6 +50,12 @@ MODULES = (
     "narrowing_type_change",              # B208
     "drop_not_null",                      # B209
     "data_dependent_constraint",          # B210
+    "drop_other_object",                  # B211
+    "rename_other_object",                # B212
+    "drop_constraint",                    # B213
+    "drop_generated_expression",          # B214
+    "set_schema",                         # B215
+    "alter_identity",                     # B216
     # data loss and reversibility
     "truncate",                           # B301
     "delete_or_update_all_rows",          # B302
@@ -63,8 +73,16 @@ MODULES = (
     "enum_change",                        # B408
     "domain_with_constraint",             # B409
     "robust_statements",                  # B410
+    "duplicate_column_assignment",        # B411
+    "wide_index",                         # B412
+    "column_alignment",                   # B413
     # structure
     "transaction_control_in_file",        # B501
+    # opt-in (default_on=False): enable with [lint] enable = [...] or --enable
+    "security_change",                    # B601
+    "rollback_incompatible",              # B602
+    "server_wide_change",                 # B603
+    "unqualified_table_name",             # B604
 )
 
 SYNTAX = Rule(
@@ -142,6 +160,9 @@ def dispatch(opts) -> tuple[dict[str, list], list, list]:
         if rule.code in opts.disabled or rule.name in opts.disabled:
             continue
         if opts.enabled_only is not None and rule.code not in opts.enabled_only and rule.name not in opts.enabled_only:
+            continue
+        if not rule.default_on and rule.code not in opts.enabled and (opts.enabled_only is None
+                                                                      or rule.code not in opts.enabled_only):
             continue
         if rule.only_external and opts.runner != "other":
             continue
