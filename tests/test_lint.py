@@ -239,3 +239,23 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
     (tmp_path / "m.sql").write_text("SELECT 1;\n")
     res = run(tmp_path, "--url", "postgresql://nobody@127.0.0.1:1/none", "m.sql")
     assert res.returncode in (2, 3) and "error" in res.stderr.lower()
+
+
+def test_fix_rewrites_the_file_declares_the_transaction_mode_and_applies(project):
+    project.db.exec("CREATE TABLE users (id bigint PRIMARY KEY); CREATE TABLE orders (id bigint PRIMARY KEY, "
+                    "user_id bigint, note text); INSERT INTO users VALUES (1); INSERT INTO orders VALUES (1, 1, 'x');")
+    d = project.add("0001", "orders_fk",
+                    "ALTER TABLE orders ADD CONSTRAINT orders_user_fkey FOREIGN KEY (user_id) REFERENCES users (id);\n"
+                    "CREATE INDEX orders_user_idx ON orders (user_id);\n",
+                    down="DROP INDEX orders_user_idx;\nALTER TABLE orders DROP CONSTRAINT orders_user_fkey;\n")
+    before = run(project.root, "--diff", check=1)
+    assert "+CREATE INDEX CONCURRENTLY orders_user_idx" in before.stderr and "NOT VALID" in before.stderr
+    assert "CONCURRENTLY" not in (d / "up.sql").read_text()  # --diff writes nothing
+    res = run(project.root, "--fix")
+    up = (d / "up.sql").read_text()
+    assert "NOT VALID" in up and "VALIDATE CONSTRAINT orders_user_fkey" in up and "CONCURRENTLY" in up
+    assert 'transaction = "never"' in (d / "migration.toml").read_text()
+    assert "B101" not in res.stdout and "B105" not in res.stdout
+    project.run("up")
+    assert project.db.scalar("SELECT convalidated FROM pg_constraint WHERE conname = 'orders_user_fkey'") is True
+    assert project.db.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_user_idx'::regclass") is True

@@ -643,12 +643,16 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
             opts.pg_version = max(options.MIN_VERSION, min(conn.info.server_version // 10000, 18))
     try:
         result = lint_units(units, opts)
+        if (fix or show_diff) and _lint_fix(units, result, opts, write=fix and not show_diff):
+            units = inputs.collect(list(paths), default_folder=cfg.migrations_dir if cfg else None,
+                                   layout=cfg.layout if cfg else "auto", stdin_text=stdin_text)
+            if since:
+                inputs.mark_since(units, inputs.added_since(since, Path.cwd()))
+            result = lint_units(units, opts)  # report what is left after the rewrite
     finally:
         if conn is not None:
             conn.close()
     sources = {u.path: u.up.text.split("\n") for u in units if u.up is not None and u.up.first_line == 1}
-    if fix or show_diff:
-        _lint_fix(units, result, opts, write=fix and not show_diff)
     from bascule.report import lint as render
 
     if fmt == "json":
@@ -684,26 +688,60 @@ def _list_rules(rules, fmt: str) -> None:
         click.echo(f"{r.code}  {r.severity:<7}  {r.name:<34} {r.summary}{flags}")
 
 
-def _lint_fix(units, result, opts, write: bool) -> None:
-    """Rewrite each file with fixable findings; print the diff (to stderr for machine formats)."""
+def _lint_fix(units, result, opts, write: bool) -> bool:
+    """Rewrite each file with fixable findings and print the diff and notes on stderr (stdout stays
+    the report). Returns whether any file was written."""
     from bascule.analyze.fix import fix_text
 
     by_path: dict[str, list] = {}
     for f in result.findings:
         if f.fixable and not f.suppressed:
             by_path.setdefault(f.path, []).append(f)
+    wrote = False
     for u in units:
-        if u.up is None or u.path not in by_path or u.path == "<stdin>":
+        if u.up is None or u.path not in by_path:
             continue
-        res = fix_text(u.up.text, u.path, by_path[u.path], pg_version=opts.pg_version)
+        if u.path == "<stdin>":
+            click.echo("note: stdin cannot be fixed in place; lint a file to use --fix", err=True)
+            continue
+        path = Path(u.path)
+        with path.open(encoding="utf-8", newline="") as fh:  # the whole file, line endings as they are
+            text = fh.read()
+        res = fix_text(text, u.path, by_path[u.path], pg_version=opts.pg_version)
+        for note in res.notes:
+            click.echo(f"note: {u.path}: {note}", err=True)
         if not res.changed:
             continue
         click.echo(res.diff(), err=True)
-        for note in res.notes:
-            click.echo(f"note: {note}", err=True)
-        if write:
-            Path(u.path).write_text(res.fixed, encoding="utf-8")
-            click.echo(f"fixed {u.path}", err=True)
+        if not write:
+            continue
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            fh.write(res.fixed)
+        wrote = True
+        click.echo(f"fixed {u.path}", err=True)
+        if res.needs_separate_transactions and u.transaction != "never":
+            _never_in_transaction(u, path)
+    return wrote
+
+
+def _never_in_transaction(unit, up: Path) -> None:
+    """The rewrite needs statements in separate transactions (VALIDATE after NOT VALID): declare it
+    in a native migration's migration.toml; other layouts get told what to do."""
+    import re
+
+    if up.name != "up.sql":
+        click.echo(f"note: {unit.path}: run this migration outside one transaction (the VALIDATE steps must commit "
+                   "separately); with bascule: a native migration's migration.toml, transaction = \"never\"", err=True)
+        return
+    toml = up.with_name("migration.toml")
+    text = toml.read_text(encoding="utf-8") if toml.is_file() else ""
+    line = 'transaction = "never"  # set by bascule lint --fix: VALIDATE must commit separately'
+    if re.search(r"(?m)^\s*transaction\s*=", text):
+        text = re.sub(r"(?m)^\s*transaction\s*=.*$", line, text, count=1)
+    else:
+        text = line + "\n" + text
+    toml.write_text(text, encoding="utf-8")
+    click.echo(f"set transaction = \"never\" in {toml}", err=True)
 
 
 # ----------------------------------------------------------------------------- demo

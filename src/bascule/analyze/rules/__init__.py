@@ -76,6 +76,7 @@ MODULES = (
     "duplicate_column_assignment",        # B411
     "wide_index",                         # B412
     "column_alignment",                   # B413
+    "enum_value_position",                # B414
     # structure
     "transaction_control_in_file",        # B501
     # opt-in (default_on=False): enable with [lint] enable = [...] or --enable

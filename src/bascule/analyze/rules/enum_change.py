@@ -139,6 +139,6 @@ RULE = Rule(
         "code, and stop using the old one. For sets of values that change often, a lookup table with a foreign "
         "key, or text with a CHECK constraint, is easier to change.",
     kinds=("CreateEnumStmt", "AlterEnumStmt") + _USES,
-    peers=(),
+    peers=("Eugene W13 (creating an enum)",),
     check=check,
 )

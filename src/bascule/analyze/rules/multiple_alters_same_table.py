@@ -18,6 +18,16 @@ def _combinable(node: dict) -> bool:
         (c.get("AlterTableCmd") or {}).get("subtype") in _ALONE for c in node.get("cmds") or ())
 
 
+def _subtypes(node: dict) -> set:
+    return {(c.get("AlterTableCmd") or {}).get("subtype") for c in node.get("cmds") or ()}
+
+
+def _keeps_scan_free(earlier: dict, later: dict) -> bool:
+    """SET NOT NULL, then DROP CONSTRAINT of the CHECK that proved it (the safe NOT NULL recipe):
+    in one ALTER TABLE the CHECK would be dropped first and the scan would come back."""
+    return "AT_SetNotNull" in _subtypes(earlier) and _subtypes(later) == {"AT_DropConstraint"}
+
+
 def check(s):
     node = s.node
     table = relkey(node.get("relation"))
@@ -36,7 +46,7 @@ def check(s):
             if st.kind in _OPAQUE or any(bare(k) == name for k in statement_facts(st.kind, n, s.version).locks):
                 break  # something else uses the table in between (a backfill, an index): order matters
             continue
-        if _combinable(n):
+        if _combinable(n) and not _keeps_scan_free(n, node):
             f = statement_facts(st.kind, n, s.version, reads=False)
             if f.locks.get(rel) == AE:  # not a weaker ALTER (VALIDATE CONSTRAINT, ...) kept apart on purpose
                 earlier = (st.line, f.slow_on(rel))

@@ -1,0 +1,806 @@
+"""`bascule lint --fix`: rewrite unsafe statements into their safe, equivalent forms.
+
+Only statements that carry an active (not suppressed) finding of a fixable rule are touched, so
+`bascule:ignore` comments and the analyzer's knowledge (a table created in the same migration
+has no finding) decide what changes. Everything else in the file stays byte-identical, comments
+included. Each rewrite ends in the same schema the original statement produces, constraint and
+index names included (an unnamed constraint gets the name PostgreSQL would have chosen):
+
+  B101  CREATE INDEX            → CREATE INDEX CONCURRENTLY (an unnamed index gets its name)
+  B102  DROP INDEX              → DROP INDEX CONCURRENTLY (one index, no CASCADE)
+  B105  ADD FOREIGN KEY         → ADD CONSTRAINT name FOREIGN KEY ... NOT VALID; VALIDATE CONSTRAINT name
+  B106  ADD CHECK               → ADD CONSTRAINT name CHECK (...) NOT VALID; VALIDATE CONSTRAINT name
+  B107  SET NOT NULL            → temporary CHECK (col IS NOT NULL) NOT VALID; VALIDATE; SET NOT NULL;
+                                  DROP the CHECK (PostgreSQL 12+ skips the scan with the proof)
+  B108  ADD UNIQUE/PRIMARY KEY  → CREATE UNIQUE INDEX CONCURRENTLY name; ADD CONSTRAINT name ... USING INDEX
+  B112  ADD COLUMN ... DEFAULT volatile()
+                                → ADD COLUMN c type, ALTER COLUMN c SET DEFAULT expr (no rewrite); batched
+                                  backfill (DO block, COMMIT per batch); NOT NULL the B107 way if it had it
+
+The rewritten statements must not share one transaction (a VALIDATE in the transaction of its
+NOT VALID constraint keeps the strong lock to the end; CONCURRENTLY and the backfill's COMMIT
+are refused in a transaction block): `FixResult.needs_separate_transactions` says so.
+See docs/lint-fix.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bascule.analyze.facts import NEWEST, names_of, volatile
+from bascule.analyze.model import Finding
+
+FIXABLE = frozenset({"B101", "B102", "B105", "B106", "B107", "B108", "B112"})
+NAMEDATALEN = 64
+BACKFILL_PAGES = 1000  # heap pages updated per backfill transaction (PostgreSQL 14+: TID range scans)
+BACKFILL_PAGES_OLD = 100  # before 14: pages per batch, as a list of every possible TID on them
+_COMMENTS = ("SQL_COMMENT", "C_COMMENT")
+
+
+@dataclass
+class FixResult:
+    path: str
+    original: str
+    fixed: str  # the whole rewritten file text
+    changes: list[dict] = field(default_factory=list)  # {"code", "codes", "line", "column", "before", "after"}
+    needs_separate_transactions: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed != self.original
+
+    def diff(self) -> str:
+        """Unified diff of the rewrite, with git-style a/ and b/ paths."""
+        name = self.path.lstrip("/")
+        out = []
+        for line in difflib.unified_diff(_lines(self.original), _lines(self.fixed), f"a/{name}", f"b/{name}"):
+            out.append(line)
+            if not line.endswith("\n"):
+                out.append("\n\\ No newline at end of file\n")
+        return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their "\n" (only "\n" ends a line in SQL; "\r" stays part of it)."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+class _Skip(Exception):
+    """A statement that carries a fixable finding but has a shape --fix does not rewrite."""
+
+
+@dataclass
+class _Part:
+    """One statement of a rewrite: generated text, or text kept from the original statement
+    (left exactly as written); `comment` is what followed the original's last token."""
+
+    text: str
+    comment: str = ""
+    original: bool = False
+
+
+# --------------------------------------------------------------------------- names
+_SIMPLE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _keywords() -> frozenset:
+    from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+    return frozenset(RESERVED_KEYWORDS) | frozenset(TYPE_FUNC_NAME_KEYWORDS) | frozenset(COL_NAME_KEYWORDS)
+
+
+_KW: frozenset | None = None
+
+
+def quote_ident(name: str) -> str:
+    """An identifier as SQL text, double-quoted unless it is lower case and not a keyword
+    (PostgreSQL's quote_ident rule: only unreserved keywords stay bare)."""
+    global _KW
+    if _KW is None:
+        _KW = _keywords()
+    if name and (name[0].isalpha() or name[0] == "_") and set(name) <= _SIMPLE and name not in _KW:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _clip(name: bytes, limit: int) -> bytes:
+    """pg_mbcliplen: at most `limit` bytes, never cutting a UTF-8 character."""
+    if len(name) <= limit:
+        return name
+    cut = name[:limit]
+    while cut and (cut[-1] & 0xC0) == 0x80:  # continuation bytes of a cut character
+        cut = cut[:-1]
+    if cut and cut[-1] >= 0xC0:  # a lead byte whose continuation was cut off
+        cut = cut[:-1]
+    return cut
+
+
+def make_object_name(name1: str, name2: str | None, label: str | None) -> str:
+    """PostgreSQL's makeObjectName: name1_name2_label in at most NAMEDATALEN-1 bytes, shortening
+    the longer of name1/name2 first; the label is never shortened."""
+    b1 = name1.encode()
+    b2 = name2.encode() if name2 is not None else None
+    overhead = (1 if b2 is not None else 0) + (len(label) + 1 if label else 0)
+    avail = NAMEDATALEN - 1 - overhead
+    n1, n2 = len(b1), len(b2) if b2 is not None else 0
+    while n1 + n2 > avail:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    out = _clip(b1, n1)
+    if b2 is not None:
+        out += b"_" + _clip(b2, n2)
+    if label:
+        out += b"_" + label.encode()
+    return out.decode()
+
+
+def choose_name(name1: str, name2: str | None, label: str, taken: set[str]) -> str:
+    """ChooseConstraintName / ChooseRelationName: the first of label, label1, label2, ... whose
+    name is not taken."""
+    n, mod = 0, label
+    while True:
+        name = make_object_name(name1, name2, mod)
+        if name not in taken:
+            return name
+        n += 1
+        mod = f"{label}{n}"
+
+
+def _name_addition(colnames: list[str]) -> str:
+    """ChooseIndexNameAddition / ChooseForeignKeyConstraintNameAddition: names joined by "_",
+    stopping once NAMEDATALEN bytes are reached."""
+    buf = b""
+    for name in colnames:
+        if buf:
+            buf += b"_"
+        buf += name.encode()[:NAMEDATALEN - 1]
+        if len(buf) >= NAMEDATALEN:
+            break
+    return buf.decode("utf-8", "ignore")
+
+
+_SVF = {"SVFOP_CURRENT_DATE": "current_date", "SVFOP_CURRENT_TIME": "current_time",
+        "SVFOP_CURRENT_TIME_N": "current_time", "SVFOP_CURRENT_TIMESTAMP": "current_timestamp",
+        "SVFOP_CURRENT_TIMESTAMP_N": "current_timestamp", "SVFOP_LOCALTIME": "localtime",
+        "SVFOP_LOCALTIME_N": "localtime", "SVFOP_LOCALTIMESTAMP": "localtimestamp",
+        "SVFOP_LOCALTIMESTAMP_N": "localtimestamp", "SVFOP_CURRENT_ROLE": "current_role",
+        "SVFOP_CURRENT_USER": "current_user", "SVFOP_USER": "user", "SVFOP_SESSION_USER": "session_user",
+        "SVFOP_CURRENT_CATALOG": "current_catalog", "SVFOP_CURRENT_SCHEMA": "current_schema"}
+_NAMELESS = frozenset({"A_Const", "A_Expr", "BoolExpr", "NullTest", "BooleanTest", "ParamRef"})
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _figure_colname(node: dict) -> tuple[int, str | None]:
+    """PostgreSQL's FigureColnameInternal on a raw expression: (strength, name). Raises _Unknown
+    for node types whose naming bascule does not model (the index then keeps no explicit name)."""
+    if not node:
+        return 0, None
+    (tag, n), = node.items()
+    if tag == "ColumnRef":
+        names = names_of(n.get("fields"))
+        return (2, names[-1]) if names else (0, None)
+    if tag == "A_Indirection":
+        names = names_of(n.get("indirection"))
+        return (2, names[-1]) if names else _figure_colname(n.get("arg"))
+    if tag == "FuncCall":
+        return 2, names_of(n.get("funcname"))[-1]
+    if tag == "A_Expr":
+        if n.get("kind") == "AEXPR_NULLIF":
+            return 2, "nullif"
+        return 0, None
+    if tag == "TypeCast":
+        strength, name = _figure_colname(n.get("arg"))
+        if strength <= 1 and n.get("typeName"):
+            return 1, names_of(n["typeName"].get("names"))[-1]
+        return strength, name
+    if tag == "CollateClause":
+        return _figure_colname(n.get("arg"))
+    if tag == "CaseExpr":
+        strength, name = _figure_colname(n.get("defresult"))
+        return (1, "case") if strength <= 1 else (strength, name)
+    if tag == "A_ArrayExpr":
+        return 2, "array"
+    if tag == "RowExpr":
+        return 2, "row"
+    if tag == "CoalesceExpr":
+        return 2, "coalesce"
+    if tag == "MinMaxExpr":
+        return 2, "greatest" if n.get("op") == "IS_GREATEST" else "least"
+    if tag == "SQLValueFunction" and n.get("op") in _SVF:
+        return 2, _SVF[n["op"]]
+    if tag in _NAMELESS:
+        return 0, None
+    raise _Unknown(tag)
+
+
+def _index_column_names(elems: list[dict]) -> list[str]:
+    """ChooseIndexColumnNames over IndexElem nodes (key columns, then INCLUDE columns)."""
+    out: list[str] = []
+    for e in elems:
+        ie = e.get("IndexElem") or {}
+        if ie.get("indexcolname"):
+            orig = ie["indexcolname"]
+        elif ie.get("name"):
+            orig = ie["name"]
+        else:
+            orig = _figure_colname(ie.get("expr") or {})[1] or "expr"
+        cur, i = orig, 0
+        while cur in out:
+            i += 1
+            suffix = str(i)
+            cur = _clip(orig.encode(), NAMEDATALEN - 1 - len(suffix)).decode() + suffix
+        out.append(cur)
+    return out
+
+
+def _check_name_column(expr) -> tuple[bool, str | None]:
+    """(ok, column): the one column a CHECK expression references (PostgreSQL names the constraint
+    <table>_<column>_check), or None when it references none or several. ok is False when the
+    expression holds a whole-row reference bascule cannot resolve."""
+    cols: set[str] = set()
+    ok = True
+
+    def walk(n):
+        nonlocal ok
+        if isinstance(n, dict):
+            ref = n.get("ColumnRef")
+            if ref is not None:
+                fields = ref.get("fields") or ()
+                if any("A_Star" in f for f in fields):
+                    ok = False
+                names = names_of(fields)
+                if names:
+                    cols.add(names[-1])
+                return
+            for v in n.values():
+                if isinstance(v, (dict, list)):
+                    walk(v)
+        elif isinstance(n, list):
+            for v in n:
+                walk(v)
+
+    walk(expr)
+    return ok, (next(iter(cols)) if len(cols) == 1 else None)
+
+
+# --------------------------------------------------------------------------- text helpers
+def _tokens(sql: str) -> list[tuple[int, int, str]]:
+    """(start, end exclusive, token name): pglast's scanner reports character offsets (the parse
+    tree's locations are UTF-8 byte offsets: see _char_offset)."""
+    from pglast import parser
+
+    return [(t.start, t.end + 1, t.name) for t in parser.scan(sql)]
+
+
+def _char_offset(sql: str, byte_offset: int) -> int:
+    """A parse-tree location (UTF-8 bytes) as a character offset in `sql`."""
+    if sql.isascii():
+        return byte_offset
+    return len(sql.encode()[:byte_offset].decode("utf-8", "ignore"))
+
+
+def _relation(rel: dict, only: bool | None = None) -> str:
+    """A RangeVar as SQL text: [ONLY] [catalog.][schema.]name, quoted where needed."""
+    parts = [rel[k] for k in ("catalogname", "schemaname") if rel.get(k)] + [rel["relname"]]
+    text = ".".join(quote_ident(p) for p in parts)
+    if only is None:
+        only = not rel.get("inh", False)
+    return "ONLY " + text if only else text
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _cmd_spans(sql: str, node: dict) -> list[tuple[int, int]] | None:
+    """Character spans of an ALTER TABLE statement's subcommands (each from its first to its last
+    non-comment token), or None when the text does not split into as many as the tree holds."""
+    toks = [t for t in _tokens(sql) if t[2] not in _COMMENTS]
+    loc = _char_offset(sql, (node.get("relation") or {}).get("location", -1))
+    i = next((k for k, t in enumerate(toks) if t[0] == loc), None)
+    if i is None:
+        return None
+    i += 1
+    while i + 1 < len(toks) and toks[i][2] == "ASCII_46":  # schema.name
+        i += 2
+    if i < len(toks) and toks[i][2] == "ASCII_42":  # name *
+        i += 1
+    spans: list[tuple[int, int]] = []
+    start = end = None
+    depth = 0
+    for s, e, name in toks[i:]:
+        if name in ("ASCII_40", "ASCII_91"):
+            depth += 1
+        elif name in ("ASCII_41", "ASCII_93"):
+            depth -= 1
+        elif name == "ASCII_44" and depth == 0:
+            if start is None:
+                return None
+            spans.append((start, end))
+            start = None
+            continue
+        if start is None:
+            start = s
+        end = e
+    if start is None:
+        return None
+    spans.append((start, end))
+    return spans if len(spans) == len(node.get("cmds") or ()) else None
+
+
+def _assemble(sql: str, spans: list[tuple[int, int]], edits: list[str | None]) -> tuple[str | None, str]:
+    """The ALTER TABLE with each subcommand kept (None), replaced (text) or removed (""), and the
+    comment text that followed its last subcommand (to be placed after the semicolon)."""
+    kept = [i for i, e in enumerate(edits) if e != ""]
+    tail = sql[spans[-1][1]:].strip()
+    if not kept:
+        return None, tail
+    out = [sql[:spans[0][0]]]
+    for n, i in enumerate(kept):
+        if n:
+            out.append(sql[spans[i - 1][1]:spans[i][0]])
+        out.append(edits[i] if edits[i] is not None else sql[spans[i][0]:spans[i][1]])
+    return "".join(out), tail
+
+
+# --------------------------------------------------------------------------- the rewrites
+class _File:
+    """What the rewrites share while walking one file."""
+
+    def __init__(self, pg_version: int):
+        from bascule.analyze.context import SchemaKnowledge
+
+        self.version = pg_version
+        self.taken: set[str] = set()  # constraint and relation names used so far in the file
+        self.known = SchemaKnowledge()
+
+    def learn(self, tag: str, node: dict) -> None:
+        self.known.learn(tag, node)
+        if tag == "IndexStmt" and node.get("idxname"):
+            self.taken.add(node["idxname"])
+        elif tag in ("CreateStmt", "AlterTableStmt"):
+            if tag == "CreateStmt" and (node.get("relation") or {}).get("relname"):
+                self.taken.add(node["relation"]["relname"])
+            self._collect(node)
+
+    def _collect(self, n) -> None:
+        if isinstance(n, dict):
+            con = n.get("Constraint")
+            if con is not None and con.get("conname"):
+                self.taken.add(con["conname"])
+            for v in n.values():
+                if isinstance(v, (dict, list)):
+                    self._collect(v)
+        elif isinstance(n, list):
+            for v in n:
+                self._collect(v)
+
+
+def _insert_after_token(sql: str, token: str, text: str) -> str:
+    for _start, e, name in _tokens(sql):
+        if name == token:
+            return sql[:e] + text + sql[e:]
+    raise _Skip(f"no {token} keyword found")
+
+
+def _fix_create_index(sql: str, node: dict, f: _File) -> list[_Part]:
+    if not (node.get("relation") or {}).get("inh", False):
+        raise _Skip("CREATE INDEX ON ONLY is for a partitioned table, which cannot be indexed CONCURRENTLY; "
+                    "build the index CONCURRENTLY on each partition and ATTACH it to an index made ON ONLY the parent")
+    extra = " CONCURRENTLY"
+    if not node.get("idxname"):
+        try:
+            cols = _index_column_names(list(node.get("indexParams") or ()) + list(node.get("indexIncludingParams") or ()))
+        except _Unknown:
+            cols = None
+        if cols is not None:
+            name = choose_name(node["relation"]["relname"], _name_addition(cols), "idx", f.taken)
+            f.taken.add(name)
+            extra += " " + quote_ident(name)
+    return [_Part(_insert_after_token(sql, "INDEX", extra), original=True)]
+
+
+def _fix_drop_index(sql: str, node: dict) -> list[_Part]:
+    if len(node.get("objects") or ()) != 1:
+        raise _Skip("DROP INDEX CONCURRENTLY drops one index per statement: write one DROP INDEX CONCURRENTLY "
+                    "per index")
+    if node.get("behavior") == "DROP_CASCADE":
+        raise _Skip("DROP INDEX CONCURRENTLY does not accept CASCADE: drop the dependent objects first")
+    return [_Part(_insert_after_token(sql, "INDEX", " CONCURRENTLY"), original=True)]
+
+
+class _Alter:
+    """One ALTER TABLE being rewritten: its head for follow-up statements and the follow-ups."""
+
+    def __init__(self, node: dict, f: _File):
+        self.rel = node["relation"]
+        self.table = self.rel["relname"]
+        self.head = "ALTER TABLE " + ("IF EXISTS " if node.get("missing_ok") else "") + _relation(self.rel)
+        self.f = f
+        self.post: list[str] = []
+
+    def name(self, name2: str | None, label: str) -> str:
+        name = choose_name(self.table, name2, label, self.f.taken)
+        self.f.taken.add(name)
+        return name
+
+    def not_null(self, col: str, inline: bool = False) -> str | None:
+        """The B107 sequence for `col`: a temporary CHECK (col IS NOT NULL) NOT VALID, VALIDATE it
+        (reads and writes continue), SET NOT NULL (no scan: the CHECK proves it), DROP the CHECK.
+        With inline, the ADD is returned for the caller's ALTER TABLE instead of appended.
+        The temporary name ends in _not_null_tmp: never PostgreSQL's <table>_<col>_not_null."""
+        tmp = make_object_name(self.table, col, "not_null_tmp")
+        add = f"ADD CONSTRAINT {quote_ident(tmp)} CHECK ({quote_ident(col)} IS NOT NULL) NOT VALID"
+        if not inline:
+            self.post.append(f"{self.head} {add}")
+        self.post += [f"{self.head} VALIDATE CONSTRAINT {quote_ident(tmp)}",
+                      f"{self.head} ALTER COLUMN {quote_ident(col)} SET NOT NULL",
+                      f"{self.head} DROP CONSTRAINT {quote_ident(tmp)}"]
+        return add if inline else None
+
+
+def _not_valid(sql: str, span: tuple[int, int], con: dict, name: str) -> str:
+    """The subcommand's text with CONSTRAINT name inserted (when unnamed) and NOT VALID appended."""
+    s, e = span
+    text = sql[s:e] + " NOT VALID"
+    if not con.get("conname"):
+        at = _char_offset(sql, con["location"]) - s
+        text = text[:at] + f"CONSTRAINT {quote_ident(name)} " + text[at:]
+    return text
+
+
+def _fix_alter(sql: str, node: dict, codes: set[str], f: _File) -> tuple[list[_Part], Counter]:
+    """(statements, subcommands rewritten per code) for an ALTER TABLE carrying findings `codes`."""
+    cmds = [c.get("AlterTableCmd") or {} for c in node.get("cmds") or ()]
+    if node.get("objtype") != "OBJECT_TABLE" or not node.get("relation"):
+        raise _Skip("only ALTER TABLE is rewritten")
+    spans = _cmd_spans(sql, node)
+    if spans is None:
+        raise _Skip("its subcommands could not be told apart in the text")
+    a = _Alter(node, f)
+    edits: list[str | None] = [None] * len(cmds)
+    done: Counter = Counter()
+    b112_cols = [i for i, c in enumerate(cmds) if c.get("subtype") == "AT_AddColumn" and _volatile_default(c)]
+    if "B112" in codes and b112_cols and any(c.get("subtype") != "AT_AddColumn" for c in cmds):
+        raise _Skip("ADD COLUMN with a volatile default is rewritten only in an ALTER TABLE that just adds columns")
+    for i, c in enumerate(cmds):
+        sub = c.get("subtype")
+        d = c.get("def") or {}
+        if sub == "AT_AddConstraint":
+            con = d.get("Constraint") or {}
+            ct = con.get("contype")
+            validated = not con.get("skip_validation")
+            if ct == "CONSTR_FOREIGN" and "B105" in codes and validated:
+                name = con.get("conname") or a.name(_name_addition(names_of(con.get("fk_attrs"))), "fkey")
+                edits[i] = _not_valid(sql, spans[i], con, name)
+                a.post.append(f"{a.head} VALIDATE CONSTRAINT {quote_ident(name)}")
+                done["B105"] += 1
+            elif ct == "CONSTR_CHECK" and "B106" in codes and validated:
+                name = con.get("conname")
+                if not name:
+                    ok, col = _check_name_column(con.get("raw_expr"))
+                    if not ok:
+                        raise _Skip("the CHECK's generated name cannot be worked out offline: name the constraint")
+                    name = a.name(col, "check")
+                edits[i] = _not_valid(sql, spans[i], con, name)
+                a.post.append(f"{a.head} VALIDATE CONSTRAINT {quote_ident(name)}")
+                done["B106"] += 1
+            elif ct == "CONSTR_NOTNULL" and codes & {"B106", "B107"} and validated:
+                if f.version < 18:
+                    continue
+                keys = names_of(con.get("keys"))
+                name = con.get("conname") or a.name(keys[0] if keys else None, "not_null")
+                edits[i] = _not_valid(sql, spans[i], con, name)
+                a.post.append(f"{a.head} VALIDATE CONSTRAINT {quote_ident(name)}")
+                done.update(codes & {"B106", "B107"})
+            elif ct in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and "B108" in codes and not con.get("indexname"):
+                edits[i] = ""
+                _unique(a, con, cmds)
+                done["B108"] += 1
+        elif sub == "AT_SetNotNull" and "B107" in codes:
+            if f.version < 12:
+                raise _Skip("before PostgreSQL 12, SET NOT NULL always scans the table")
+            edits[i] = a.not_null(c["name"], inline=True)
+            done["B107"] += 1
+        elif sub == "AT_AddColumn" and "B112" in codes and i in b112_cols:
+            edits[i] = _add_column(a, c, sql)
+            done["B112"] += 1
+    if not done:
+        raise _Skip("none of its subcommands has a shape --fix rewrites")
+    main, tail = _assemble(sql, spans, edits)
+    out = ([_Part(main, original=True)] if main is not None else []) + [_Part(p) for p in a.post]
+    out[0].comment = tail
+    return out, done
+
+
+def _unique(a: _Alter, con: dict, cmds: list[dict]) -> None:
+    """B108: build the index CONCURRENTLY under the constraint's final name, then attach it."""
+    if con.get("without_overlaps"):
+        raise _Skip("WITHOUT OVERLAPS needs a GiST index built by the constraint itself")
+    keys = names_of(con.get("keys"))
+    including = names_of(con.get("including"))
+    added = {(c.get("def") or {}).get("ColumnDef", {}).get("colname") for c in cmds
+             if c.get("subtype") == "AT_AddColumn"}
+    if added & set(keys + including):
+        raise _Skip("the constraint is on a column added by the same statement")
+    primary = con.get("contype") == "CONSTR_PRIMARY"
+    kind = "PRIMARY KEY" if primary else "UNIQUE"
+    name = con.get("conname") or (a.name(None, "pkey") if primary else a.name(_name_addition(keys + including), "key"))
+    idx = [f"CREATE UNIQUE INDEX CONCURRENTLY {quote_ident(name)} ON {_relation(a.rel, only=False)} "
+           f"({', '.join(quote_ident(k) for k in keys)})"]
+    if including:
+        idx.append(f" INCLUDE ({', '.join(quote_ident(k) for k in including)})")
+    if con.get("nulls_not_distinct"):
+        idx.append(" NULLS NOT DISTINCT")
+    if con.get("options"):
+        idx.append(f" WITH ({', '.join(_defelem(o) for o in con['options'])})")
+    if con.get("indexspace"):
+        idx.append(f" TABLESPACE {quote_ident(con['indexspace'])}")
+    a.post.append("".join(idx))
+    if primary:
+        for k in keys:
+            if not a.f.known.column_not_null(a.table, k):
+                a.not_null(k)
+    attrs = ""
+    if con.get("deferrable"):
+        attrs += " DEFERRABLE"
+    if con.get("initdeferred"):
+        attrs += " INITIALLY DEFERRED"
+    a.post.append(f"{a.head} ADD CONSTRAINT {quote_ident(name)} {kind} USING INDEX {quote_ident(name)}{attrs}")
+
+
+def _defelem(o: dict) -> str:
+    """A storage parameter (fillfactor = 70, deduplicate_items = off) as SQL text."""
+    de = o.get("DefElem") or {}
+    key = (quote_ident(de["defnamespace"]) + "." if de.get("defnamespace") else "") + quote_ident(de["defname"])
+    arg = de.get("arg")
+    if arg is None:
+        return key
+    if "Integer" in arg:
+        val = str(arg["Integer"].get("ival", 0))
+    elif "Float" in arg:
+        val = arg["Float"]["fval"]
+    elif "Boolean" in arg:
+        val = "true" if arg["Boolean"].get("boolval") else "false"
+    elif "String" in arg:
+        val = _literal(arg["String"]["sval"])
+    elif "TypeName" in arg:
+        val = quote_ident(names_of(arg["TypeName"].get("names"))[-1])
+    else:
+        raise _Skip("a storage parameter bascule cannot reproduce")
+    return f"{key} = {val}"
+
+
+def _volatile_default(cmd: dict) -> bool:
+    cd = (cmd.get("def") or {}).get("ColumnDef") or {}
+    default = next((c["Constraint"].get("raw_expr") for c in cd.get("constraints") or ()
+                    if (c.get("Constraint") or {}).get("contype") == "CONSTR_DEFAULT"), None)
+    return default is not None and volatile(default) is not None
+
+
+_B112_KEEP = {"CONSTR_DEFAULT", "CONSTR_NOTNULL", "CONSTR_NULL"}
+
+
+def _add_column(a: _Alter, cmd: dict, sql: str) -> str:
+    """B112: ADD COLUMN without the default, SET DEFAULT (new rows), backfill existing rows in
+    short transactions, then NOT NULL the B107 way if the original had it."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    cd = cmd["def"]["ColumnDef"]
+    cons = [c["Constraint"] for c in cd.get("constraints") or ()]
+    other = {c.get("contype") for c in cons} - _B112_KEEP
+    if other:
+        raise _Skip("the new column has constraints besides DEFAULT and NOT NULL")
+    if a.f.version < 12:
+        raise _Skip("the NOT NULL step needs PostgreSQL 12+")
+    col = cd["colname"]
+    # the Python AST (only here: deparsing the type and the default needs it)
+    tree = parse_sql(sql)[0].stmt
+    node = next(c.def_ for c in tree.cmds if isinstance(c.def_, ast.ColumnDef) and c.def_.colname == col)
+    default = next(c.raw_expr for c in node.constraints if c.contype.name == "CONSTR_DEFAULT")
+    node.constraints = tuple(c for c in node.constraints
+                             if c.contype.name not in ("CONSTR_DEFAULT", "CONSTR_NOTNULL")) or None
+    # the default is set by a later subcommand of the same ALTER TABLE: existing rows keep NULL
+    # (no rewrite), rows inserted from then on get the default
+    text = ("ADD COLUMN " + ("IF NOT EXISTS " if cmd.get("missing_ok") else "") + RawStream()(node)
+            + f", ALTER COLUMN {quote_ident(col)} SET DEFAULT {RawStream()(default)}")
+    a.post.append(_backfill(a, col))
+    if any(c.get("contype") == "CONSTR_NOTNULL" for c in cons):
+        a.not_null(col)
+    return text
+
+
+def _backfill(a: _Alter, col: str) -> str:
+    """A DO block filling `col` with its default on the rows that existed before the default was
+    set, a range of heap pages per transaction. The number of pages is read once, so the loop ends
+    after pages / batch rounds; a final UPDATE catches rows that concurrent updates moved out of
+    a range before it was filled (they still hold NULL)."""
+    rel = _relation(a.rel, only=False)
+    q = quote_ident(col)
+    if a.f.version >= 14:
+        batch = BACKFILL_PAGES
+        where = ("ctid >= format('(%s,0)', _bascule_page)::tid\n"
+                 "       AND ctid < format('(%s,0)', _bascule_page + _bascule_batch)::tid")
+    else:
+        batch = BACKFILL_PAGES_OLD
+        where = ("ctid = ANY (ARRAY(SELECT format('(%s,%s)', _bascule_p, _bascule_o)::tid\n"
+                 "                          FROM generate_series(_bascule_page, _bascule_page + _bascule_batch - 1)"
+                 " AS _bascule_p,\n"
+                 "                               generate_series(1, (current_setting('block_size')::int - 24) / 28)"
+                 " AS _bascule_o))")
+    body = (f"DECLARE\n"
+            f"  _bascule_batch constant bigint := {batch};  -- heap pages per transaction\n"
+            f"  _bascule_pages constant bigint := pg_relation_size({_literal(rel)}::regclass)\n"
+            f"                                    / current_setting('block_size')::bigint;\n"
+            f"  _bascule_page bigint := 0;\n"
+            f"BEGIN\n"
+            f"  WHILE _bascule_page < _bascule_pages LOOP\n"
+            f"    UPDATE {rel} SET {q} = DEFAULT\n"
+            f"     WHERE {where}\n"
+            f"       AND {q} IS NULL;\n"
+            f"    COMMIT;\n"
+            f"    _bascule_page := _bascule_page + _bascule_batch;\n"
+            f"  END LOOP;\n"
+            f"  UPDATE {rel} SET {q} = DEFAULT WHERE {q} IS NULL;  -- rows moved by concurrent updates\n"
+            f"END\n")
+    tag, n = "$bascule$", 0
+    while tag in body:
+        n += 1
+        tag = f"$bascule{n}$"
+    return f"DO {tag}\n{body}{tag}"
+
+
+# --------------------------------------------------------------------------- the file
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    pos = text.find("\n")
+    while pos >= 0:
+        starts.append(pos + 1)
+        pos = text.find("\n", pos + 1)
+    return starts
+
+
+def _same_file(a: str, b: str) -> bool:
+    if a == b or os.path.normpath(a) == os.path.normpath(b):
+        return True
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _statement_for(f: Finding, stmts) -> int | None:
+    """The index of the statement a finding is on: Finding.statement, checked against the line the
+    statement starts on (a script that is a section of its file numbers statements from its start)."""
+    if f.statement is None:
+        return None
+    if f.stmt_line is None:
+        return f.statement if f.statement < len(stmts) else None
+    if f.statement < len(stmts) and stmts[f.statement].line == f.stmt_line:
+        return f.statement
+    return next((i for i, st in enumerate(stmts) if st.line == f.stmt_line), None)
+
+
+def _join(parts: list, nl: str, indent: str) -> str:
+    """Statements joined by ';' and a line break at the original's indentation. A comment that
+    ended the original statement goes after the first semicolon; the last statement's semicolon is
+    the one already in the file."""
+    out = []
+    for k, p in enumerate(parts):
+        if not isinstance(p, _Part):
+            p = _Part(p)
+        text = p.text if p.original else p.text.replace("\n", nl + indent)
+        comment = p.comment  # original text: its line breaks are already the file's
+        if k < len(parts) - 1:
+            text += ";" + (" " + comment if comment else "") + nl + indent
+        elif comment:
+            text += " " + comment + (nl + indent if "--" in comment.rsplit("\n", 1)[-1] else "")
+        out.append(text)
+    return "".join(out)
+
+
+def fix_text(text: str, path: str, findings: list[Finding], pg_version: int = NEWEST) -> FixResult:
+    """Rewrite the statements of `text` (the file at `path`) that carry an active finding of a
+    fixable rule. `findings` are that file's lint findings (LintResult.findings)."""
+    from bascule.errors import SqlSyntaxError
+    from bascule.sql import split_statements
+
+    result = FixResult(path, text, text)
+    wanted: dict[int, Counter] = {}
+    todo = [f for f in findings if f.code in FIXABLE and not f.suppressed and f.statement is not None
+            and (not f.path or _same_file(f.path, path))]
+    if not todo:
+        return result
+    bom = 1 if text.startswith("\ufeff") else 0
+    body = text[bom:]
+    try:
+        stmts, _ = split_statements(body, path)
+    except SqlSyntaxError as exc:
+        result.notes.append(f"not rewritten: the file does not parse ({exc.message})")
+        return result
+    for fd in todo:
+        i = _statement_for(fd, stmts)
+        if i is None:
+            result.notes.append(f"{path}:{fd.line}: {fd.code} not rewritten: its statement was not found")
+            continue
+        wanted.setdefault(i, Counter())[fd.code] += 1
+    starts = _line_starts(body)
+    nl = "\r\n" if "\r\n" in body else "\n"
+    f = _File(pg_version)
+    pieces: list[str] = []
+    pos = 0
+    for i, st in enumerate(stmts):
+        node = st.node or {}
+        codes = wanted.get(i)
+        if codes:
+            start = starts[st.line - 1] + st.column - 1
+            end = start + len(st.sql)
+            try:
+                if body[start:end] != st.sql:
+                    raise _Skip("its text could not be located in the file")
+                new, done = _rewrite(st, node, set(codes), f)
+            except _Skip as why:
+                for code in sorted(codes):
+                    result.notes.append(f"{path}:{st.line}: {code} not rewritten: {why}")
+            else:
+                line_start = starts[st.line - 1]
+                indent = body[line_start:start] if not body[line_start:start].strip() else ""
+                after = _join(new, nl, indent)
+                pieces.append(body[pos:start])
+                pieces.append(after)
+                pos = end
+                result.changes.append({"code": sorted(done)[0], "codes": sorted(done), "line": st.line,
+                                       "column": st.column, "before": st.sql, "after": after})
+                for code, n in sorted(codes.items()):
+                    if done[code] < n:
+                        what = f"{n - done[code]} of {n} findings" if done[code] else "the finding"
+                        result.notes.append(f"{path}:{st.line}: {code}: {what} not rewritten: a subcommand of a shape "
+                                            "--fix does not rewrite (see docs/lint-fix.md)")
+        f.learn(st.kind, node)
+    pieces.append(body[pos:])
+    result.fixed = text[:bom] + "".join(pieces)
+    if result.changes:
+        result.needs_separate_transactions = True
+        why = ("CONCURRENTLY and a COMMIT inside DO are refused in a transaction block, and a VALIDATE in the "
+               "transaction of its NOT VALID constraint keeps the strong lock to the end")
+        try:
+            auto = any(st.no_transaction for st in split_statements(result.fixed[bom:], path)[0])
+        except SqlSyntaxError:  # pragma: no cover - the rewrite always parses
+            auto = False
+        result.notes.append(
+            f"this migration must run statement by statement, not in one transaction ({why}): "
+            + ("bascule does so on its own because it contains CONCURRENTLY (do not declare transaction = "
+               "\"always\")" if auto else "declare transaction = \"never\" for it"))
+    return result
+
+
+def _rewrite(st, node: dict, codes: set[str], f: _File) -> tuple[list[_Part], Counter]:
+    tag = st.kind
+    if tag == "IndexStmt" and "B101" in codes and not node.get("concurrent"):
+        return _fix_create_index(st.sql, node, f), Counter({"B101": 1})
+    if tag == "DropStmt" and "B102" in codes and node.get("removeType") == "OBJECT_INDEX" \
+            and not node.get("concurrent"):
+        return _fix_drop_index(st.sql, node), Counter({"B102": 1})
+    if tag == "AlterTableStmt" and codes & {"B105", "B106", "B107", "B108", "B112"}:
+        # locations in the statement's own parse (st.node's are offsets in the whole parsed chunk)
+        from pglast import parser
+
+        own = json.loads(parser.parse_sql_json(st.sql))["stmts"][0]["stmt"]["AlterTableStmt"]
+        return _fix_alter(st.sql, own, codes, f)
+    raise _Skip(f"--fix does not rewrite this kind of statement ({tag})")
+
+
+__all__ = ["FixResult", "fix_text", "FIXABLE", "make_object_name", "choose_name", "quote_ident"]
