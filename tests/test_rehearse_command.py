@@ -13,6 +13,7 @@ import pytest
 
 from bascule.errors import BasculeError, DatabaseError
 from bascule.rehearse.external import parse_log, rehearse_command, statement_kinds
+from bascule.report.rehearse import render_command
 from bascule.targets.embedded import wheel_bindir
 
 
@@ -74,6 +75,13 @@ def test_psql_script(vdb, tmp_path):
     assert "column public.users.created_at created: timestamp with time zone" in changes
     assert report["snapshot"]["kind"] == "dump"
     assert report["server_version"] // 10000 == int(db.scalar("SHOW server_version_num")) // 10000
+    # the statements psql ran are linted as SQL another tool runs: no lock_timeout before the first
+    # lock on an existing table (the REFERENCES takes SHARE ROW EXCLUSIVE on users); the index on the
+    # table created by the same script is fine
+    codes = {(f["code"], f["statement"]) for f in report["lint"]["findings"]}
+    assert ("B120", 1) in codes, codes
+    assert not any(c == "B101" for c, _ in codes)
+    assert "lint of the statements it ran" in render_command(report)
     # the source is untouched
     assert db.schema_snapshot() == before
     assert db.tables() == ["users"]
@@ -143,6 +151,7 @@ def test_alembic_upgrade(db, tmp_path):
     assert any(c.startswith("table public.accounts created") for c in changes), changes
     assert any(c.startswith("index accounts_email_idx on public.accounts created") for c in changes), changes
     assert db.tables() == []
+    assert not any(f["code"] == "B101" for f in report["lint"]["findings"])  # index on its own new table
 
 
 def test_failing_command_is_reported(db):

@@ -228,6 +228,35 @@ def statement_kinds(sql: str) -> tuple[str, ...] | None:
         return None
 
 
+def lint_recovered(sqls: list[str], server_version: int | None) -> dict:
+    """Lint what the command ran, as one migration run by another tool (so the timeout and
+    idempotency checks apply). Each finding names the statement (1-based, as in the report)."""
+    import bisect
+    from pathlib import Path
+
+    from bascule.analyze.engine import LintOptions, LintUnit, lint_units
+    from bascule.migration import Script
+
+    starts, parts, line = [], [], 1
+    for sql in sqls:
+        text = sql.strip().rstrip(";")
+        starts.append(line)
+        parts.append(text + ";")
+        line += text.count("\n") + 1
+    version = max(10, min((server_version or 180000) // 10000, 18))
+    unit = LintUnit("command", "<command>", Script(Path("<command>"), "\n".join(parts)))
+    result = lint_units([unit], LintOptions(pg_version=version, runner="other"))
+    findings = []
+    for f in result.active:
+        d = f.to_dict()
+        d["statement"] = bisect.bisect_right(starts, f.line)
+        for key in ("path", "line", "column", "end_line", "stmt_line", "migration"):
+            d.pop(key, None)
+        findings.append(d)
+    return {"findings": findings, "counts": result.counts(),
+            "classification": result.migrations[0].to_dict()["classification"] if result.migrations else []}
+
+
 def _shape(raw: list[dict], relations: dict[int, str]) -> list[dict]:
     out = []
     for st in raw:
@@ -402,6 +431,7 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
 
         statements = _shape(raw, relations)
         report["statements"] = statements
+        report["lint"] = lint_recovered([st["sql"] for st in raw], report.get("server_version"))
         report["total_ms"] = round(sum(s["ms"] for s in statements if s["ms"] is not None), 3)
         report["slowest"] = sorted((s for s in statements if s["ms"] is not None), key=lambda s: -s["ms"])[:SLOWEST]
         if after is not None:

@@ -130,6 +130,11 @@ def render_command(res: dict, markdown: bool = False) -> str:
             sql = (st.get("sql") or "")[:100].replace("|", "\\|")
             out.append(f"| {i} | `{sql}` | {_ms(st.get('ms'))} | {len(st.get('lock_waits') or [])} |")
         out += ["", "Schema changes:"] + [f"- {c}" for c in res.get("schema_changes") or ["(none)"]]
+        findings = (res.get("lint") or {}).get("findings") or []
+        if findings:
+            out += ["", "Lint of the statements it ran:", ""]
+            out += [f"- #{f.get('statement')} **{f.get('severity')}** {f.get('code')} {f.get('name')}: {f.get('message')}"
+                    for f in findings]
         return "\n".join(out)
     lines = [f"rehearsal of `{res['command']}`: exit {res.get('exit_code')}, {len(res.get('statements') or [])} "
              f"statement(s), {_ms(res.get('total_ms'))} in the database"]
@@ -140,6 +145,15 @@ def render_command(res: dict, markdown: bool = False) -> str:
         lines.append(f"  lock wait: {w.get('message')}")
     changes = res.get("schema_changes")
     lines.append("schema changes: " + (", ".join(changes) if changes else "none"))
+    lint = res.get("lint") or {}
+    if lint.get("findings") is not None:
+        c = lint.get("counts") or {}
+        lines.append(f"lint of the statements it ran: {c.get('error', 0)} error(s), {c.get('warning', 0)} warning(s), "
+                     f"{c.get('info', 0)} info")
+        for f in lint["findings"]:
+            if f.get("severity") != "info":
+                lines.append(f"  #{f.get('statement')} {f.get('severity')} {f.get('code')} {f.get('name')}: "
+                             f"{f.get('message')}")
     if not ok:
         lines.append("command output (last lines):")
         lines += [f"  {ln}" for ln in (res.get("output_tail") or "").splitlines()[-20:]]
