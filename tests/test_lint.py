@@ -83,7 +83,8 @@ def test_json_output(tmp_path):
     codes = {f["code"] for f in doc["findings"]}
     assert {"B111", "B302"} <= codes
     f = next(f for f in doc["findings"] if f["code"] == "B111")
-    assert f["line"] == 1 and f["table"] == "orders" and f["why"] and f["fix"]
+    assert f["line"] == 1 and f["table"] == "orders" and "why" not in f
+    assert doc["rules"]["B111"]["why"] and doc["rules"]["B111"]["fix"]  # once per rule, not per finding
     assert doc["exit_code"] == (1 if doc["counts"]["error"] else 0)
 
 

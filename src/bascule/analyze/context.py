@@ -53,6 +53,10 @@ class SchemaKnowledge:
     def __init__(self, live=None):
         self.tables: dict[str, Table] = {}
         self.indexes: dict[str, tuple[str, bool]] = {}  # index → (table, unique)
+        # index → (key columns, None for an expression; access method; partial): what FK checks need
+        self.index_keys: dict[str, tuple[tuple, str, bool]] = {}
+        self.gone_live_indexes: set[str] = set()  # live indexes the linted migrations dropped or renamed
+        self.constraints: dict[tuple[str, str], str] = {}  # (table, constraint) → contype, when known
         self.proofs: dict[str, set[str]] = {}  # table → columns with a validated CHECK (col IS NOT NULL)
         self.pending: dict[tuple[str, str], str] = {}  # (table, constraint) NOT VALID → column
         self.check_names: dict[tuple[str, str], str] = {}  # (table, constraint) validated → column
@@ -62,6 +66,7 @@ class SchemaKnowledge:
         self.created_now: set[str] = set()  # tables created by the migration being linted
         self.columns_added_now: set[tuple[str, str]] = set()  # (table, column) added to a table by it
         self.enum_values_added_now: dict[str, set[str]] = {}
+        self.default_partitions: dict[str, str | None] = {}  # partitioned table → its DEFAULT partition (None: gone)
         self.live = live
         self.migration: str | None = None
 
@@ -97,6 +102,62 @@ class SchemaKnowledge:
         if hit:
             return hit[0]
         return self.live.index_table(index) if self.live is not None else None
+
+    def index_key_columns(self, index: str) -> list[str | None] | None:
+        """Key columns of an index, in order (None for an expression), or None when unknown."""
+        name = bare(index)
+        hit = self.index_keys.get(name)
+        if hit is not None:
+            return list(hit[0])
+        if self.live is not None and name not in self.indexes and name not in self.gone_live_indexes:
+            shape = self.live.index_shape(index)
+            return list(shape[1]) if shape else None
+        return None
+
+    def index_columns(self, table: str) -> list[list[str | None]]:
+        """Key columns of each non-partial B-tree index on `table` (the indexes that serve equality
+        lookups on their leading columns): those the linted migrations built, PRIMARY KEY and UNIQUE
+        constraints included, and with a connection the live table's, minus those the migrations
+        dropped or whose columns they dropped or renamed."""
+        tb = bare(table)
+        out = [list(cols) for name, (cols, method, partial) in self.index_keys.items()
+               if method == "btree" and not partial and self.indexes.get(name, ("",))[0] == tb]
+        t = self.tables.get(tb)
+        if self.live is not None and (t is None or t.created_in is None):
+            names = set(t.columns) if t is not None and t.columns else None
+            for name, (cols, method, partial) in self.live.index_shapes(table).items():
+                if method != "btree" or partial or name in self.indexes or name in self.gone_live_indexes:
+                    continue
+                if names is not None and any(c is not None and c not in names for c in cols):
+                    continue
+                out.append(list(cols))
+        return out
+
+    def indexes_known(self, table: str) -> bool:
+        """index_columns(table) is complete as far as bascule can tell: a linted migration created
+        the table, or a connection shows the live one."""
+        t = self.tables.get(bare(table))
+        return (t is not None and t.created_in is not None) or self.live is not None
+
+    def default_partition(self, table: str) -> str | None:
+        """The DEFAULT partition of a partitioned table, when bascule knows of one."""
+        tb = bare(table)
+        if tb in self.default_partitions:
+            return self.default_partitions[tb]
+        t = self.tables.get(tb)
+        if self.live is not None and (t is None or t.created_in is None):
+            return self.live.default_partition(table)
+        return None
+
+    def constraint_type(self, table: str, name: str) -> str | None:
+        """The contype of a table's constraint ("CONSTR_FOREIGN", "CONSTR_CHECK", ...), None when unknown."""
+        hit = self.constraints.get((bare(table), name))
+        if hit is not None:
+            return hit
+        t = self.tables.get(bare(table))
+        if self.live is not None and (t is None or t.created_in is None):
+            return self.live.constraint_type(table, name)
+        return None
 
     def func_volatility(self, name: str) -> str | None:
         if name in self.funcs:
@@ -140,6 +201,10 @@ class SchemaKnowledge:
                 self._table_constraint(t, elt["Constraint"])
         self.tables[t.name] = t
         self.created_now.add(t.name)
+        if (node.get("partbound") or {}).get("is_default"):
+            for inh in node.get("inhRelations") or ():
+                if relkey(inh.get("RangeVar")):
+                    self.default_partitions[bare(relkey(inh["RangeVar"]))] = t.name
 
     def _create_as(self, node: dict) -> None:
         """CREATE TABLE ... AS / CREATE MATERIALIZED VIEW: new, so nobody uses it yet (columns unknown)."""
@@ -159,10 +224,17 @@ class SchemaKnowledge:
         t.columns[cd.get("colname")] = Column(
             ty, not_null=bool(types & {"CONSTR_NOTNULL", "CONSTR_PRIMARY", "CONSTR_IDENTITY"}),
             has_default=bool(types & {"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"}))
+        col = cd.get("colname")
         for c in cons:
-            if c.get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
-                self.indexes[c.get("conname") or f"{t.name}_{cd.get('colname')}_"
-                             f"{'pkey' if c['contype'] == 'CONSTR_PRIMARY' else 'key'}"] = (t.name, True)
+            ct = c.get("contype")
+            if ct in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
+                name = c.get("conname") or (f"{t.name}_pkey" if ct == "CONSTR_PRIMARY" else f"{t.name}_{col}_key")
+                self.indexes[name] = (t.name, True)
+                self.index_keys[name] = ((col,), "btree", False)
+                self.constraints[(t.name, name)] = ct
+            elif ct in ("CONSTR_FOREIGN", "CONSTR_CHECK"):
+                self.constraints[(t.name, c.get("conname") or
+                                  f"{t.name}_{col}_{'fkey' if ct == 'CONSTR_FOREIGN' else 'check'}")] = ct
 
     def _table_constraint(self, t: Table, con: dict) -> None:
         ct = con.get("contype")
@@ -172,11 +244,29 @@ class SchemaKnowledge:
                     t.columns[k].not_null = True
         if ct in ("CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION"):
             name = con.get("indexname") or con.get("conname")
+            keys = names_of(con.get("keys"))
             if con.get("indexname") and con.get("conname"):
                 self.indexes.pop(con["indexname"], None)
                 name = con["conname"]
+                shape = self.index_keys.pop(con["indexname"], None)
+                if shape is None and self.live is not None:  # a live index, renamed to the constraint's name
+                    live = self.live.index_shape(con["indexname"])
+                    shape = live[1:] if live else None
+                    self.gone_live_indexes.add(con["indexname"])
+                if shape is not None:
+                    self.index_keys[name] = shape
+            if not name and ct != "CONSTR_EXCLUSION":  # PostgreSQL's generated name
+                name = f"{t.name}_pkey" if ct == "CONSTR_PRIMARY" else f"{t.name}_{'_'.join(keys)}_key"
             if name:
                 self.indexes[name] = (t.name, ct != "CONSTR_EXCLUSION")
+                self.constraints[(t.name, name)] = ct
+                if keys and not con.get("indexname"):
+                    self.index_keys[name] = (tuple(keys), "btree", False)
+        elif ct == "CONSTR_FOREIGN":
+            self.constraints[(t.name, con.get("conname") or
+                              f"{t.name}_{'_'.join(names_of(con.get('fk_attrs')))}_fkey")] = ct
+        elif ct == "CONSTR_CHECK" and con.get("conname"):
+            self.constraints[(t.name, con["conname"])] = ct
         if ct == "CONSTR_CHECK":
             col = _not_null_column(con.get("raw_expr"))
             if col:
@@ -209,6 +299,10 @@ class SchemaKnowledge:
             elif sub == "AT_DropColumn":
                 t.columns.pop(col, None)
                 self.proofs.get(tb, set()).discard(col)
+                for ix in [n for n, (keys, _m, _p) in self.index_keys.items()
+                           if col in keys and self.indexes.get(n, ("",))[0] == tb]:
+                    self.index_keys.pop(ix)  # PostgreSQL drops the indexes that use the column
+                    self.indexes.pop(ix, None)
             elif sub == "AT_AlterColumnType":
                 cur = t.columns.get(col) or Column(None)
                 cur.type = type_ref((d.get("ColumnDef") or {}).get("typeName"))
@@ -221,6 +315,13 @@ class SchemaKnowledge:
                 t.columns.setdefault(col, Column(None)).has_default = bool(d)
             elif sub == "AT_AddConstraint":
                 self._table_constraint(t, d.get("Constraint") or {})
+            elif sub in ("AT_AttachPartition", "AT_DetachPartition"):
+                pc = d.get("PartitionCmd") or {}
+                part = relkey(pc.get("name"))
+                if sub == "AT_AttachPartition" and part and (pc.get("bound") or {}).get("is_default"):
+                    self.default_partitions[tb] = bare(part)
+                elif sub == "AT_DetachPartition" and part and self.default_partition(tb) == bare(part):
+                    self.default_partitions[tb] = None
             elif sub == "AT_ValidateConstraint":
                 col2 = self.pending.pop((tb, col), None)
                 if col2:
@@ -232,6 +333,9 @@ class SchemaKnowledge:
                 if col2 and not any(k[0] == tb and v == col2 for k, v in self.check_names.items()):
                     self.proofs.get(tb, set()).discard(col2)
                 self.indexes.pop(col, None)
+                self.index_keys.pop(col, None)
+                self.constraints.pop((tb, col), None)
+                self.gone_live_indexes.add(col)
 
     def _rename(self, node: dict) -> None:
         rt = node.get("renameType")
@@ -241,6 +345,11 @@ class SchemaKnowledge:
             if t is not None:
                 t.name = node.get("newname")
                 self.tables[t.name] = t
+            for ix, (tbl, uniq) in list(self.indexes.items()):
+                if tbl == bare(name):
+                    self.indexes[ix] = (node.get("newname"), uniq)
+            for (tbl, con) in [k for k in self.constraints if k[0] == bare(name)]:
+                self.constraints[(node.get("newname"), con)] = self.constraints.pop((tbl, con))
             if bare(name) in self.created_now:
                 self.created_now.add(node.get("newname"))
         elif rt == "OBJECT_COLUMN" and name:
@@ -249,10 +358,22 @@ class SchemaKnowledge:
                 t.columns[node["newname"]] = t.columns.pop(node["subname"])
             if (bare(name), node.get("subname")) in self.columns_added_now:
                 self.columns_added_now.add((bare(name), node.get("newname")))
+            old = node.get("subname")
+            for ix, (keys, method, partial) in list(self.index_keys.items()):
+                if old in keys and self.indexes.get(ix, ("",))[0] == bare(name):
+                    self.index_keys[ix] = (tuple(node.get("newname") if k == old else k for k in keys), method, partial)
         elif rt == "OBJECT_INDEX" and name:
             hit = self.indexes.pop(bare(name), None)
+            shape = self.index_keys.pop(bare(name), None)
+            if hit is None and self.live is not None:
+                live = self.live.index_shape(name)
+                if live is not None:
+                    hit, shape = (live[0], False), live[1:]
+                    self.gone_live_indexes.add(bare(name))
             if hit:
                 self.indexes[node.get("newname")] = hit
+            if shape is not None:
+                self.index_keys[node.get("newname")] = shape
 
     def _drop(self, node: dict) -> None:
         rt = node.get("removeType")
@@ -260,13 +381,26 @@ class SchemaKnowledge:
             if rt == "OBJECT_TABLE":
                 self.tables.pop(bare(n), None)
                 self.created_now.discard(bare(n))
+                for parent in [k for k, v in self.default_partitions.items() if v == bare(n)]:
+                    self.default_partitions[parent] = None
+                for ix in [k for k, v in self.indexes.items() if v[0] == bare(n)]:
+                    self.indexes.pop(ix)
+                    self.index_keys.pop(ix, None)
+                for key in [k for k in self.constraints if k[0] == bare(n)]:
+                    self.constraints.pop(key)
             elif rt == "OBJECT_INDEX":
                 self.indexes.pop(bare(n), None)
+                self.index_keys.pop(bare(n), None)
+                self.gone_live_indexes.add(bare(n))
 
     def _index(self, node: dict) -> None:
         name = relkey(node.get("relation"))
-        if name and node.get("idxname"):
-            self.indexes[node["idxname"]] = (bare(name), bool(node.get("unique")))
+        if not name:
+            return
+        keys = tuple((p.get("IndexElem") or {}).get("name") for p in node.get("indexParams") or ())
+        idx = node.get("idxname") or f"{bare(name)}_{'_'.join(k or 'expr' for k in keys)}_idx"  # PostgreSQL's choice
+        self.indexes[idx] = (bare(name), bool(node.get("unique")))
+        self.index_keys[idx] = (keys, node.get("accessMethod") or "btree", bool(node.get("whereClause")))
 
     def _domain(self, node: dict) -> None:
         nm = names_of(node.get("domainname"))

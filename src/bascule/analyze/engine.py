@@ -91,7 +91,7 @@ class Stmt:
     """What a rule sees for one statement."""
 
     __slots__ = ("st", "tag", "node", "facts", "unit", "known", "opts", "held", "statements", "transactional",
-                 "_out", "version", "version_num")
+                 "_preview", "version", "version_num")
 
     def __init__(self, st: Statement, facts: StatementFacts, unit: LintUnit, known: SchemaKnowledge,
                  opts: LintOptions, held: dict, statements: list[Statement], transactional: bool):
@@ -107,6 +107,12 @@ class Stmt:
         self.held = held  # table → (mode, statement index, line): locks held by earlier statements
         self.statements = statements
         self.transactional = transactional  # runs inside the migration's single transaction
+        self._preview: str | None = None
+
+    def preview(self) -> str:
+        if self._preview is None:
+            self._preview = self.st.preview(160)
+        return self._preview
 
     def is_new(self, table: str | None) -> bool:
         return bool(table) and self.known.is_new(table)
@@ -142,7 +148,7 @@ class Stmt:
                     "scan" if any(bare(e.table) == b for e in fa.scans) else "lock")
         return Finding(code=rule.code, name=rule.name, severity=severity or rule.severity, message=message,
                        path=self.st.path, line=line, column=col, category=rule.category, why=rule.why,
-                       fix=rule.fix, migration=self.unit.label, statement=self.st.index, sql=self.st.preview(160),
+                       fix=rule.fix, migration=self.unit.label, statement=self.st.index, sql=self.preview(),
                        table=table, lock=lock, rewrite=rewrite or work == "rewrite", work=work, fixable=rule.fixable,
                        end_line=self.st.line + self.st.sql.count("\n"), stmt_line=self.st.line,
                        notes=list(notes or ()))

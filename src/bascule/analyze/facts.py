@@ -149,6 +149,7 @@ class Knowledge(Protocol):
     def column_not_null(self, table: str, column: str) -> bool | None: ...
     def domain_has_constraints(self, name: str) -> bool | None: ...
     def index_table(self, index: str) -> str | None: ...
+    def index_key_columns(self, index: str) -> list[str | None] | None: ...
     def func_volatility(self, name: str) -> str | None: ...
 
 
@@ -585,11 +586,16 @@ def _add_constraint(f: StatementFacts, table: str, con: dict, known: Knowledge |
             f.index_builds.append(Effect(table, f"ADD {kind}{label} builds its index", location=loc))
         if ct == "CONSTR_PRIMARY":
             cols = names_of(con.get("keys"))
+            if not cols and con.get("indexname") and known is not None:  # USING INDEX: the index's columns
+                cols = [c for c in known.index_key_columns(con["indexname"]) or () if c]
             unproven = [c for c in cols if not (known is not None and (known.column_not_null(table, c)
                                                 or (version >= 12 and known.has_not_null_proof(table, c))))]
             if unproven and con.get("indexname"):
-                f.scans.append(Effect(table, f"ADD PRIMARY KEY USING INDEX sets NOT NULL on {', '.join(unproven)}"
-                                      " and checks every row", certain=False, location=loc))
+                # certain when every such column is known to be nullable (not merely unknown)
+                certain = known is not None and all(known.column_not_null(table, c) is False for c in unproven)
+                f.scans.append(Effect(table, f"ADD PRIMARY KEY USING INDEX {con['indexname']} sets NOT NULL on "
+                                      f"{', '.join(unproven)} and checks every row", unproven[0],
+                                      certain=certain, location=loc))
     elif ct == "CONSTR_EXCLUSION":
         f.index_builds.append(Effect(table, f"ADD EXCLUDE{label} builds its index", location=loc))
     elif ct == "CONSTR_NOTNULL":  # PostgreSQL 18: ADD CONSTRAINT name NOT NULL col [NOT VALID]
@@ -638,6 +644,10 @@ def dropped_names(node: dict) -> list[str]:
             t = type_ref(obj["TypeName"])
             if t:
                 out.append(t.name)
+        elif "ObjectWithArgs" in obj:  # DROP FUNCTION/PROCEDURE/ROUTINE/AGGREGATE/OPERATOR
+            nm = names_of(obj["ObjectWithArgs"].get("objname"))
+            if nm:
+                out.append(".".join(nm))
     return out
 
 
@@ -663,7 +673,8 @@ def _drop(f: StatementFacts, node: dict, known: Knowledge | None) -> None:
             f.breaking.append(Effect(n, "DROP SCHEMA" + (" CASCADE" if cascade else "")))
             if cascade:
                 f.destroys.append(Effect(n, "DROP SCHEMA CASCADE deletes every table in it"))
-    elif rt in ("OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_FUNCTION", "OBJECT_PROCEDURE"):
+    elif rt in ("OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE",
+                "OBJECT_AGGREGATE", "OBJECT_EXTENSION"):
         for n in names:
             f.breaking.append(Effect(n, f"DROP {rt.removeprefix('OBJECT_')}"))
 

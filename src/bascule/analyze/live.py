@@ -25,6 +25,8 @@ SMALL_ROWS = 10_000
 SMALL_BYTES = 10 * 1024 * 1024
 LONG_LOCK_S = 5.0  # a lock held longer than this on a table with writes is an outage
 BUSY_WRITES = 100.0  # writes per second that make any blocking lock visible to users
+_CONTYPES = {"f": "CONSTR_FOREIGN", "c": "CONSTR_CHECK", "u": "CONSTR_UNIQUE", "p": "CONSTR_PRIMARY",
+             "x": "CONSTR_EXCLUSION", "n": "CONSTR_NOTNULL", "t": "CONSTR_TRIGGER"}
 
 
 def _typeref(typname: str, typmod: int, ndims: int) -> TypeRef:
@@ -85,6 +87,7 @@ class LiveCatalog:
         self._cols: dict[str, dict[str, Column] | None] = {}
         self._stats: dict[str, TableStats | None] = {}
         self._proofs: dict[str, set[str]] = {}
+        self._index_shapes: dict[str, dict[str, tuple[tuple, str, bool]]] = {}
         self.version = conn.info.server_version
         self.rates = dict(DEFAULT_RATES)
         self.probed = False
@@ -143,6 +146,41 @@ class LiveCatalog:
         row = self._one("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
                         "WHERE i.indexrelid = to_regclass(%s)", (index,))
         return row[0] if row else None
+
+    # valid indexes: name, table, access method, partial, key columns in order (NULL for an expression)
+    _INDEX_SQL = ("SELECT ic.relname, tc.relname, am.amname, i.indpred IS NOT NULL, "
+                  "ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) "
+                  "LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n AND k.n > 0 "
+                  "WHERE k.o <= i.indnkeyatts ORDER BY k.o) "
+                  "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class tc ON tc.oid = i.indrelid "
+                  "JOIN pg_am am ON am.oid = ic.relam WHERE i.indisvalid AND ")
+
+    def index_shapes(self, table: str) -> dict[str, tuple[tuple, str, bool]]:
+        """The table's valid indexes: name → (key columns, None for an expression; access method; partial)."""
+        if table not in self._index_shapes:
+            rows = self._run(self._INDEX_SQL + "i.indrelid = to_regclass(%s)", (table,)).fetchall()
+            self._index_shapes[table] = {r[0]: (tuple(r[4]), r[2], bool(r[3])) for r in rows}
+        return self._index_shapes[table]
+
+    def index_columns(self, table: str) -> list[list[str | None]]:
+        """Key columns of each valid, non-partial B-tree index on the table, in index order."""
+        return [list(cols) for cols, method, partial in self.index_shapes(table).values()
+                if method == "btree" and not partial]
+
+    def index_shape(self, index: str) -> tuple[str, tuple, str, bool] | None:
+        """(table, key columns, access method, partial) of one valid index, or None."""
+        row = self._one(self._INDEX_SQL + "i.indexrelid = to_regclass(%s)", (index,))
+        return (row[1], tuple(row[4]), row[2], bool(row[3])) if row else None
+
+    def default_partition(self, table: str) -> str | None:
+        row = self._one("SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partdefid "
+                        "WHERE p.partrelid = to_regclass(%s)", (table,))
+        return row[0] if row else None
+
+    def constraint_type(self, table: str, name: str) -> str | None:
+        row = self._one("SELECT contype FROM pg_constraint WHERE conrelid = to_regclass(%s) AND conname = %s",
+                        (table, name))
+        return _CONTYPES.get(row[0]) if row else None
 
     def func_volatility(self, name: str) -> str | None:
         rows = self._run("SELECT DISTINCT provolatile FROM pg_proc WHERE proname = %s", (name,)).fetchall()

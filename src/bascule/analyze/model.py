@@ -68,7 +68,13 @@ class Finding:
     stmt_line: int | None = None  # where the statement starts (suppression comments attach to it)
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if v not in (None, [], "") or k in ("line", "column")}
-        d["severity"] = self.severity
+    def to_dict(self, texts: bool = True) -> dict:
+        """Fields that are set. texts=False leaves out `why` and `fix`, which repeat per rule (the
+        JSON report lists them once per rule instead)."""
+        d = {k: v for k, v in self.__dict__.items() if v is not None}
+        if not self.notes:
+            del d["notes"]
+        if not texts:
+            d.pop("why", None)
+            d.pop("fix", None)
         return d

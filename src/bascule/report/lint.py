@@ -99,10 +99,25 @@ def render_json(result: LintResult) -> str:
         "tool": "bascule", "version": __version__, "pg_version": result.pg_version,
         "static": result.live is None, "live": result.live,
         "migrations": [m.to_dict() for m in result.migrations],
-        "findings": [f.to_dict() for f in result.findings],
+        "findings": [f.to_dict(texts=False) for f in result.findings],
+        "rules": _rules_used(result),
         "counts": result.counts(), "exit_code": result.exit_code(),
     }
     return json.dumps(doc, default=str, ensure_ascii=False)
+
+
+def _rules_used(result: LintResult) -> dict:
+    """Each rule that produced a finding, once: why it matters and the safe alternative."""
+    from bascule.analyze.rules import by_code
+
+    known = by_code()
+    out = {}
+    for f in result.findings:
+        if f.code not in out and f.code in known:
+            r = known[f.code]
+            out[f.code] = {"name": r.name, "severity": r.severity, "category": r.category, "summary": r.summary,
+                           "why": r.why, "fix": r.fix, "fixable": r.fixable, "docs": r.docs}
+    return out
 
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}

@@ -38,7 +38,7 @@ def _schema_lock(kind: str, node: dict, version: int, locks: dict | None = None)
     if not table:
         return None
     if locks is None:
-        locks = statement_facts(kind, node, version).locks
+        locks = statement_facts(kind, node, version, reads=False).locks
     mode = locks.get(table)
     if mode is None or RANK[mode] < RANK[SHARE]:
         return None

@@ -43,7 +43,7 @@ def check(s):
         n = st.node or {}
         rel = relkey(n.get("relation")) if st.kind == "AlterTableStmt" else None
         if rel is None or bare(rel) != name:
-            if st.kind in _OPAQUE or any(bare(k) == name for k in statement_facts(st.kind, n, s.version).locks):
+            if st.kind in _OPAQUE or any(bare(k) == name for k in statement_facts(st.kind, n, s.version, reads=False).locks):
                 break  # something else uses the table in between (a backfill, an index): order matters
             continue
         if _combinable(n) and not _keeps_scan_free(n, node):
