@@ -131,10 +131,7 @@ def load() -> list[tuple[Rule, object]]:
     if _loaded is None:
         out = []
         for name in MODULES:
-            try:  # DEVELOPMENT ONLY: modules being written; removed before commit
-                mod = importlib.import_module(f"bascule.analyze.rules.{name}")
-            except ModuleNotFoundError:
-                continue
+            mod = importlib.import_module(f"bascule.analyze.rules.{name}")
             out.append((mod.RULE, mod))
         _loaded = out
     return _loaded
