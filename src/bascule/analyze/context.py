@@ -46,13 +46,44 @@ def _not_null_column(expr) -> str | None:
     return fields[-1] if len(fields) == 1 else None
 
 
+class IndexMap(dict):
+    """index name → (table, unique), with a reverse map table → index names kept in step, so the
+    per-table questions do not scan every index the migrations ever built."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_table: dict[str, set[str]] = {}
+
+    def __setitem__(self, name, val) -> None:
+        old = dict.get(self, name)
+        if old is not None:
+            self.by_table.get(old[0], set()).discard(name)
+        dict.__setitem__(self, name, val)
+        self.by_table.setdefault(val[0], set()).add(name)
+
+    def pop(self, name, *default):
+        if dict.__contains__(self, name):
+            val = dict.pop(self, name)
+            self.by_table.get(val[0], set()).discard(name)
+            return val
+        if default:
+            return default[0]
+        raise KeyError(name)
+
+    def __delitem__(self, name) -> None:
+        self.pop(name)
+
+    def of(self, table: str) -> list[str]:
+        return list(self.by_table.get(table, ()))
+
+
 class SchemaKnowledge:
     """Implements facts.Knowledge. Keys are bare relation names (schema dropped): migrations
     rarely qualify names consistently, and a wrong match only changes a message, never SQL."""
 
     def __init__(self, live=None):
         self.tables: dict[str, Table] = {}
-        self.indexes: dict[str, tuple[str, bool]] = {}  # index → (table, unique)
+        self.indexes = IndexMap()  # index → (table, unique)
         # index → (key columns, None for an expression; access method; partial): what FK checks need
         self.index_keys: dict[str, tuple[tuple, str, bool]] = {}
         self.gone_live_indexes: set[str] = set()  # live indexes the linted migrations dropped or renamed
@@ -120,8 +151,11 @@ class SchemaKnowledge:
         constraints included, and with a connection the live table's, minus those the migrations
         dropped or whose columns they dropped or renamed."""
         tb = bare(table)
-        out = [list(cols) for name, (cols, method, partial) in self.index_keys.items()
-               if method == "btree" and not partial and self.indexes.get(name, ("",))[0] == tb]
+        out = []
+        for name in self.indexes.of(tb):
+            shape = self.index_keys.get(name)
+            if shape is not None and shape[1] == "btree" and not shape[2]:
+                out.append(list(shape[0]))
         t = self.tables.get(tb)
         if self.live is not None and (t is None or t.created_in is None):
             names = set(t.columns) if t is not None and t.columns else None
@@ -299,8 +333,7 @@ class SchemaKnowledge:
             elif sub == "AT_DropColumn":
                 t.columns.pop(col, None)
                 self.proofs.get(tb, set()).discard(col)
-                for ix in [n for n, (keys, _m, _p) in self.index_keys.items()
-                           if col in keys and self.indexes.get(n, ("",))[0] == tb]:
+                for ix in [n for n in self.indexes.of(tb) if col in self.index_keys.get(n, ((),))[0]]:
                     self.index_keys.pop(ix)  # PostgreSQL drops the indexes that use the column
                     self.indexes.pop(ix, None)
             elif sub == "AT_AlterColumnType":
@@ -345,9 +378,8 @@ class SchemaKnowledge:
             if t is not None:
                 t.name = node.get("newname")
                 self.tables[t.name] = t
-            for ix, (tbl, uniq) in list(self.indexes.items()):
-                if tbl == bare(name):
-                    self.indexes[ix] = (node.get("newname"), uniq)
+            for ix in self.indexes.of(bare(name)):
+                self.indexes[ix] = (node.get("newname"), self.indexes[ix][1])
             for (tbl, con) in [k for k in self.constraints if k[0] == bare(name)]:
                 self.constraints[(node.get("newname"), con)] = self.constraints.pop((tbl, con))
             if bare(name) in self.created_now:
@@ -359,8 +391,10 @@ class SchemaKnowledge:
             if (bare(name), node.get("subname")) in self.columns_added_now:
                 self.columns_added_now.add((bare(name), node.get("newname")))
             old = node.get("subname")
-            for ix, (keys, method, partial) in list(self.index_keys.items()):
-                if old in keys and self.indexes.get(ix, ("",))[0] == bare(name):
+            for ix in self.indexes.of(bare(name)):
+                shape = self.index_keys.get(ix)
+                if shape is not None and old in shape[0]:
+                    keys, method, partial = shape
                     self.index_keys[ix] = (tuple(node.get("newname") if k == old else k for k in keys), method, partial)
         elif rt == "OBJECT_INDEX" and name:
             hit = self.indexes.pop(bare(name), None)
@@ -383,7 +417,7 @@ class SchemaKnowledge:
                 self.created_now.discard(bare(n))
                 for parent in [k for k, v in self.default_partitions.items() if v == bare(n)]:
                     self.default_partitions[parent] = None
-                for ix in [k for k, v in self.indexes.items() if v[0] == bare(n)]:
+                for ix in self.indexes.of(bare(n)):
                     self.indexes.pop(ix)
                     self.index_keys.pop(ix, None)
                 for key in [k for k in self.constraints if k[0] == bare(n)]:

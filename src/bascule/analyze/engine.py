@@ -215,6 +215,8 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
 
     opts = opts or LintOptions()
     by_kind, every, per_migration = registry.dispatch(opts)
+    alter_cache: dict[frozenset, list] = {}
+    combined = {k: v + every for k, v in by_kind.items()}
     known = SchemaKnowledge(live=opts.live)
     findings: list[Finding] = []
     summaries: list[MigrationSummary] = []
@@ -242,9 +244,19 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
             in_txn = transactional and not alone
             if unit.report:
                 s = Stmt(st, facts, unit, known, opts, held if in_txn else {}, stmts, in_txn)
-                for rule in (*by_kind.get(st.kind, ()), *every):
+                if st.kind == "AlterTableStmt":
+                    subs = frozenset((c.get("AlterTableCmd") or {}).get("subtype") for c in node.get("cmds") or ())
+                    rules = alter_cache.get(subs)
+                    if rules is None:
+                        rules = alter_cache[subs] = [r for r in by_kind.get("AlterTableStmt", ())
+                                                     if r.alter_subtypes is None or r.alter_subtypes & subs] + every
+                else:
+                    rules = combined.get(st.kind, every)
+                for rule in rules:
                     try:
-                        out.extend(f for f in rule.check(s) or () if f is not None)
+                        for f in rule.check(s) or ():
+                            if f is not None:
+                                out.append(f)
                     except Exception as exc:  # a bug in one rule must not hide every other finding
                         out.append(_internal_error(rule, exc, st.path, st.line, st.column, unit.label))
             # classification and the strongest lock on a table that existed before

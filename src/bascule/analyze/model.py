@@ -28,6 +28,9 @@ class Rule:
     why: str
     fix: str
     kinds: tuple[str, ...] | None = None
+    # For ALTER TABLE: run only when the statement has one of these subcommands (AT_AddColumn, ...);
+    # None: on every ALTER TABLE. Keeps the 30-odd ALTER TABLE rules off statements they ignore.
+    alter_subtypes: frozenset | None = None
     peers: tuple[str, ...] = ()
     fixable: bool = False
     check: Callable | None = None
@@ -69,12 +72,9 @@ class Finding:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self, texts: bool = True) -> dict:
-        """Fields that are set. texts=False leaves out `why` and `fix`, which repeat per rule (the
-        JSON report lists them once per rule instead)."""
-        d = {k: v for k, v in self.__dict__.items() if v is not None}
-        if not self.notes:
-            del d["notes"]
+        """Every field (null when it does not apply). texts=False leaves out `why` and `fix`, which
+        repeat per rule (the JSON report lists them once per rule instead)."""
+        d = self.__dict__.copy()
         if not texts:
-            d.pop("why", None)
-            d.pop("fix", None)
+            del d["why"], d["fix"]
         return d

@@ -103,7 +103,7 @@ def render_json(result: LintResult) -> str:
         "rules": _rules_used(result),
         "counts": result.counts(), "exit_code": result.exit_code(),
     }
-    return json.dumps(doc, default=str, ensure_ascii=False)
+    return json.dumps(doc, default=str)
 
 
 def _rules_used(result: LintResult) -> dict:

@@ -42,6 +42,7 @@ RULE = Rule(
         "VIRTUAL is written): the value is computed when read and nothing is rewritten. Before 18, add a plain "
         "column, fill it for new rows with a trigger, backfill existing rows in batches, or accept the rewrite "
         "in a maintenance window.",
+    alter_subtypes=frozenset({"AT_AddColumn"}),
     kinds=("AlterTableStmt",),
     peers=("strong_migrations add_column_generated_stored", "Eugene E11"),
     check=check,

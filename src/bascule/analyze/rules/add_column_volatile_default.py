@@ -54,6 +54,7 @@ RULE = Rule(
     fix="Add the column without the default and set the default for new rows in the same statement "
         "(ALTER TABLE t ADD COLUMN c uuid, ALTER COLUMN c SET DEFAULT gen_random_uuid()): existing rows get NULL, "
         "no rewrite. Then fill existing rows in batches, outside the schema migration's transaction.",
+    alter_subtypes=frozenset({"AT_AddColumn"}),
     kinds=("AlterTableStmt",),
     peers=("squawk adding-field-with-default", "strong_migrations add_column_default",
            "strong_migrations add_column_default_callable", "Atlas PG302"),

@@ -55,6 +55,7 @@ RULE = Rule(
     fix="Add the column nullable, or with a default (a constant default is instant on PostgreSQL 11+); deploy "
         "code that writes it; backfill existing rows in batches; then make it NOT NULL the safe way "
         "(CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, SET NOT NULL).",
+    alter_subtypes=frozenset({"AT_AddColumn"}),
     kinds=("AlterTableStmt",),
     peers=("squawk adding-required-field", "Atlas MF103"),
     check=check,

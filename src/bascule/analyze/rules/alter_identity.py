@@ -124,6 +124,7 @@ RULE = Rule(
     fix="Make code stop writing the column (or stop relying on its default) before the change. When adding an "
         "identity to a populated column, give START WITH past the current maximum (or RESTART it right after, "
         "from SELECT max(id) + 1). Prefer BY DEFAULT while old code may still write explicit values.",
+    alter_subtypes=frozenset({"AT_AddIdentity", "AT_SetIdentity", "AT_DropIdentity"}),
     kinds=("AlterTableStmt",),
     peers=("squawk ban-alter-identity",),
     check=check,

@@ -32,6 +32,7 @@ RULE = Rule(
     fix="Before attaching: ADD CONSTRAINT c CHECK (<the bound as an expression, with IS NOT NULL>) NOT VALID, then "
         "VALIDATE CONSTRAINT c (SHARE UPDATE EXCLUSIVE: reads and writes continue); ATTACH PARTITION then skips the "
         "scan; DROP CONSTRAINT c afterwards.",
+    alter_subtypes=frozenset({"AT_AttachPartition"}),
     kinds=("AlterTableStmt",),
     peers=(),
     check=check,

@@ -28,6 +28,7 @@ RULE = Rule(
     fix="Use text, with a CHECK (char_length(code) = 2) or CHECK (char_length(code) <= 2) constraint if the "
         "length matters (or varchar(n)). The one-byte internal type \"char\" (quoted) is a different type and "
         "is not reported.",
+    alter_subtypes=frozenset({"AT_AddColumn", "AT_AlterColumnType"}),
     kinds=("CreateStmt", "AlterTableStmt"),
     peers=("squawk ban-char-field",),
     check=check,

@@ -45,6 +45,7 @@ RULE = Rule(
         "separate transaction ALTER TABLE ... VALIDATE CONSTRAINT, which scans under SHARE UPDATE EXCLUSIVE while "
         "reads and writes continue. For a new column: add it first, then the constraint. `bascule lint --fix` "
         "rewrites it.",
+    alter_subtypes=frozenset({"AT_AddConstraint", "AT_AddColumn"}),
     kinds=("AlterTableStmt",),
     peers=("squawk constraint-missing-not-valid", "strong_migrations add_check_constraint", "Eugene E1"),
     fixable=True,

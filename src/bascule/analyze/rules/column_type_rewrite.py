@@ -64,6 +64,7 @@ RULE = Rule(
     fix="Add a new column of the new type, keep it in sync for new writes (trigger or application), backfill it "
         "in batches, then switch readers and drop the old column. Widening varchar or numeric precision, and "
         "varchar to text, need no rewrite.",
+    alter_subtypes=frozenset({"AT_AlterColumnType"}),
     kinds=("AlterTableStmt",),
     peers=("squawk changing-column-type", "strong_migrations change_column", "Atlas PG301", "Eugene E5"),
     check=check,

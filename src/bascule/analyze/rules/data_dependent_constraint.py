@@ -261,6 +261,7 @@ RULE = Rule(
         "GROUP BY cols HAVING count(*) > 1; NULLs: SELECT count(*) ... WHERE col IS NULL), clean up what it "
         "finds, and deploy code that no longer writes such rows first. Suppress the finding with the result as "
         "the reason.",
+    alter_subtypes=frozenset({"AT_AddConstraint", "AT_SetNotNull", "AT_AlterColumnType", "AT_AddColumn"}),
     kinds=("IndexStmt", "AlterTableStmt"),
     peers=("Atlas MF101", "Atlas MF103", "Atlas MF104"),
     check=check,

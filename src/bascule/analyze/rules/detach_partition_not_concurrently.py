@@ -55,6 +55,7 @@ RULE = Rule(
         "transactions. It cannot run in a transaction block (bascule runs such a statement on its own) and is refused "
         "when the partitioned table has a DEFAULT partition. If it is interrupted, finish it with DETACH PARTITION "
         "part FINALIZE.",
+    alter_subtypes=frozenset({"AT_DetachPartition"}),
     kinds=("AlterTableStmt",),
     peers=("squawk require-concurrent-partition-detach",),
     check=check,

@@ -37,6 +37,7 @@ RULE = Rule(
     fix="Contract in two deploys: first stop using the column in code (and remove it from the ORM's column list, "
         "or mark it ignored), deploy that everywhere, then drop the column in a later migration. Once no code "
         "uses it, suppress this finding with the reason: -- bascule:ignore B203 unused since release 4.2",
+    alter_subtypes=frozenset({"AT_DropColumn"}),
     kinds=("AlterTableStmt",),
     peers=("squawk ban-drop-column", "strong_migrations remove_column", "Atlas DS103"),
     check=check,

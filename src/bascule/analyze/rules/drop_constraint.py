@@ -75,6 +75,7 @@ RULE = Rule(
     fix="Make sure nothing relies on the constraint any more (code, ON CONFLICT targets, other services), then "
         "drop it and say why in a suppression. To change a CHECK, add the new one NOT VALID and VALIDATE it "
         "before dropping the old one; to replace a UNIQUE index, build the new one CONCURRENTLY first.",
+    alter_subtypes=frozenset({"AT_DropConstraint"}),
     kinds=("AlterTableStmt",),
     peers=("squawk ban-drop-constraint", "Atlas CD101"),
     check=check,

@@ -41,6 +41,7 @@ RULE = Rule(
         "that relied on the default does not know it changed.",
     fix="First deploy code that always writes the column, then drop the default in a later migration; or set a "
         "different default (SET DEFAULT) instead of dropping it.",
+    alter_subtypes=frozenset({"AT_ColumnDefault"}),
     kinds=("AlterTableStmt",),
     peers=(),
     check=check,

@@ -38,6 +38,7 @@ RULE = Rule(
     fix="First deploy code that writes the column itself (or a trigger that computes it), then drop the "
         "expression in the same migration as that trigger or in a later one. If the column is being retired, "
         "stop reading it and drop the column instead.",
+    alter_subtypes=frozenset({"AT_DropExpression"}),
     kinds=("AlterTableStmt",),
     peers=("squawk ban-drop-generated-expression",),
     check=check,

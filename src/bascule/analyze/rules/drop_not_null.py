@@ -32,6 +32,7 @@ RULE = Rule(
         "handling) was written for a column that is always set and can fail on the first NULL.",
     fix="First deploy code that handles NULL in the column wherever it is read, then drop NOT NULL in a later "
         "migration. If the column is being retired, stop writing and reading it first (see B203).",
+    alter_subtypes=frozenset({"AT_DropNotNull"}),
     kinds=("AlterTableStmt",),
     peers=("squawk ban-drop-not-null",),
     check=check,

@@ -86,6 +86,7 @@ RULE = Rule(
         "more than once\". The migration fails at that statement, usually a typo or a copy-paste.",
     fix="Remove or rename the repeated column. Assigning different subscripts or fields of one column "
         "(SET a[1] = 0, a[2] = 0) is allowed and not reported.",
+    alter_subtypes=frozenset({"AT_AddColumn"}),
     kinds=("UpdateStmt", "InsertStmt", "MergeStmt", "CreateStmt", "AlterTableStmt", "ViewStmt", "CreateTableAsStmt"),
     peers=("squawk ban-duplicate-column-assignments",),
     check=check,

@@ -34,6 +34,7 @@ RULE = Rule(
     fix="Add it while the table is small, or in a maintenance window with a short lock_timeout so a blocked start "
         "gives up instead of queueing. For a large busy table, create a new table with the constraint, copy rows "
         "in batches (with a trigger for new writes), and swap the tables.",
+    alter_subtypes=frozenset({"AT_AddConstraint"}),
     kinds=("AlterTableStmt",),
     peers=("strong_migrations add_exclusion_constraint", "Eugene E8"),
     check=check,

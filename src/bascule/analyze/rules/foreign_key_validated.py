@@ -57,6 +57,7 @@ RULE = Rule(
     fix="ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID (instant: only new rows are checked), then in a separate "
         "transaction ALTER TABLE ... VALIDATE CONSTRAINT, which scans under SHARE UPDATE EXCLUSIVE while reads and "
         "writes continue. For a new column: add it without REFERENCES first. `bascule lint --fix` rewrites it.",
+    alter_subtypes=frozenset({"AT_AddConstraint", "AT_AddColumn"}),
     kinds=("AlterTableStmt",),
     peers=("squawk adding-foreign-key-constraint", "strong_migrations add_foreign_key", "Eugene E1"),
     fixable=True,

@@ -127,6 +127,7 @@ RULE = Rule(
         "does nothing, and code or tools that compare the full name never find the object.",
     fix="Shorten the name to 63 bytes or less (abbreviate the table part of index and constraint names: "
         "orders_customer_id_created_at_idx rather than the full column list).",
+    alter_subtypes=frozenset({"AT_AddColumn", "AT_AddConstraint"}),
     kinds=("CreateStmt", "IndexStmt", "CreateSeqStmt", "ViewStmt", "CreateTableAsStmt", "CompositeTypeStmt",
            "CreateEnumStmt", "CreateDomainStmt", "CreateFunctionStmt", "CreateSchemaStmt", "CreateTrigStmt",
            "AlterTableStmt", "AlterDomainStmt", "RenameStmt"),

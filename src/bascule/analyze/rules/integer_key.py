@@ -76,6 +76,7 @@ RULE = Rule(
     fix="Declare keys and the columns that reference them bigint (bigint GENERATED ALWAYS AS IDENTITY, or "
         "bigserial): 4 more bytes per row, no migration later. Non-key integer columns are reported as info: "
         "integer is fine for bounded values (a quantity, a status code).",
+    alter_subtypes=frozenset({"AT_AddColumn", "AT_AlterColumnType", "AT_AddConstraint"}),
     kinds=("CreateStmt", "AlterTableStmt"),
     peers=("squawk prefer-bigint-over-int", "squawk prefer-bigint-over-smallint"),
     check=check,

@@ -47,6 +47,7 @@ RULE = Rule(
         "separately, after checking the data (SELECT count(*) FROM t WHERE length(col) > 20) and deploying code "
         "that respects the new limit. Widening changes (integer → bigint, varchar(20) → varchar(50) or text) "
         "are safe.",
+    alter_subtypes=frozenset({"AT_AlterColumnType"}),
     kinds=("AlterTableStmt",),
     peers=("strong_migrations change_column", "squawk changing-column-type"),
     check=check,

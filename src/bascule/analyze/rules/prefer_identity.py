@@ -30,6 +30,7 @@ RULE = Rule(
         "insert explicit ids). An existing serial column can be converted in place without a rewrite: drop "
         "its default and its sequence, ALTER COLUMN ... ADD GENERATED ALWAYS AS IDENTITY, then setval() the "
         "new sequence past the current maximum.",
+    alter_subtypes=frozenset({"AT_AddColumn", "AT_AlterColumnType"}),
     kinds=("CreateStmt", "AlterTableStmt"),
     peers=("squawk prefer-identity",),
     check=check,

@@ -23,6 +23,7 @@ RULE = Rule(
     fix="Declare the column jsonb. Keep json only when the exact input text (key order, duplicate keys, "
         "whitespace) must be preserved. Converting an existing column later (ALTER COLUMN ... TYPE jsonb) "
         "rewrites the table.",
+    alter_subtypes=frozenset({"AT_AddColumn", "AT_AlterColumnType"}),
     kinds=("CreateStmt", "AlterTableStmt"),
     peers=("strong_migrations adding a json column", "Eugene E3"),
     check=check,

@@ -72,6 +72,7 @@ RULE = Rule(
         "ALTER TABLE ... ADD COLUMN IF NOT EXISTS, DROP ... IF EXISTS. For CREATE INDEX CONCURRENTLY, first "
         "DROP INDEX CONCURRENTLY IF EXISTS the same name: a failed concurrent build leaves an INVALID index that "
         "IF NOT EXISTS would keep.",
+    alter_subtypes=frozenset({"AT_AddColumn", "AT_DropColumn", "AT_DropConstraint"}),
     kinds=tuple(_CREATES) + ("IndexStmt", "DropStmt", "AlterTableStmt"),
     peers=("squawk prefer-robust-stmts",),
     only_external=True,

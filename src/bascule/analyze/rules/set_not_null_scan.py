@@ -53,6 +53,7 @@ RULE = Rule(
         "VALIDATE CONSTRAINT c (SHARE UPDATE EXCLUSIVE: reads and writes continue); then SET NOT NULL (no scan) "
         "and DROP CONSTRAINT c. PostgreSQL 18: ADD CONSTRAINT c NOT NULL col NOT VALID, then VALIDATE CONSTRAINT c. "
         "`bascule lint --fix` rewrites it.",
+    alter_subtypes=frozenset({"AT_SetNotNull", "AT_AddConstraint"}),
     kinds=("AlterTableStmt",),
     peers=("squawk adding-not-nullable-field", "strong_migrations change_column_null", "Eugene E2",
            "Atlas MF104 (data-dependent side)", "Atlas PG304 and Eugene W14 (ADD PRIMARY KEY USING INDEX)"),

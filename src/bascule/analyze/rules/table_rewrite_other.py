@@ -88,6 +88,7 @@ RULE = Rule(
         "and swapped in), or schedule a maintenance window. For a constrained domain, add the column with the "
         "base type and a table CHECK constraint added NOT VALID, then VALIDATE CONSTRAINT (no rewrite, and reads "
         "and writes continue during validation).",
+    alter_subtypes=frozenset({"AT_SetTableSpace", "AT_SetAccessMethod", "AT_SetLogged", "AT_SetUnLogged", "AT_AlterColumnType", "AT_AddColumn"}),
     kinds=("AlterTableStmt",),
     peers=("Eugene E10 (trace)",),
     check=check,

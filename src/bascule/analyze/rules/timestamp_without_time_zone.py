@@ -24,6 +24,7 @@ RULE = Rule(
     fix="Declare the column timestamptz (timestamp with time zone). Converting an existing column later "
         "(ALTER COLUMN ... TYPE timestamptz) rewrites the table unless the session TimeZone is UTC on "
         "PostgreSQL 12+. Keep timestamp only for values that really are zone-less (a local opening hour).",
+    alter_subtypes=frozenset({"AT_AddColumn", "AT_AlterColumnType"}),
     kinds=("CreateStmt", "AlterTableStmt"),
     peers=("squawk prefer-timestamptz",),
     check=check,

@@ -49,6 +49,7 @@ RULE = Rule(
     fix="CREATE UNIQUE INDEX CONCURRENTLY i ON t (cols) first, then ALTER TABLE t ADD CONSTRAINT c UNIQUE USING "
         "INDEX i (or PRIMARY KEY USING INDEX i, once the columns are NOT NULL without a scan: see B107), which only "
         "updates the catalog. For a new column: add it, then follow the same steps. `bascule lint --fix` rewrites it.",
+    alter_subtypes=frozenset({"AT_AddConstraint", "AT_AddColumn"}),
     kinds=("AlterTableStmt",),
     peers=("squawk disallowed-unique-constraint", "squawk adding-serial-primary-key-field",
            "strong_migrations add_unique_constraint", "Eugene E7"),

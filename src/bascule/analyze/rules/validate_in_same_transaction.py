@@ -61,6 +61,7 @@ RULE = Rule(
         "EXCLUSIVE for a CHECK) or any other strong lock on the table, the scan happens under that lock after all.",
     fix="Validate in a separate transaction: put VALIDATE CONSTRAINT in the next migration, or declare this "
         "migration transaction = \"never\" (migration.toml) so each statement commits on its own.",
+    alter_subtypes=frozenset({"AT_ValidateConstraint"}),
     kinds=("AlterTableStmt",),
     peers=("squawk constraint-missing-not-valid", "strong_migrations validate_foreign_key / validate_check_constraint"),
     check=check,

@@ -25,6 +25,7 @@ RULE = Rule(
     fix="Use text, and put a limit that matters into a named CHECK constraint: it can be dropped instantly, and "
         "a new one added NOT VALID and validated later without blocking writes. A varchar(n) that expresses a "
         "real rule of the data is fine: suppress with the reason.",
+    alter_subtypes=frozenset({"AT_AddColumn", "AT_AlterColumnType"}),
     kinds=("CreateStmt", "AlterTableStmt"),
     peers=("squawk prefer-text-field",),
     check=check,
