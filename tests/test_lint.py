@@ -67,6 +67,14 @@ def test_syntax_error_is_a_finding_and_other_files_are_still_linted(tmp_path):
     assert "b.sql:1:1: error B101" in res.stdout
 
 
+def test_unreadable_file_is_a_finding_too(tmp_path):
+    (tmp_path / "a.sql").write_bytes(b"SELECT '\xff\xfe';\n")
+    (tmp_path / "b.sql").write_text("CREATE INDEX i ON t (a);\n")
+    res = run(tmp_path, "a.sql", "b.sql", check=1)
+    assert "a.sql:1:1: error B502 syntax-error" in res.stdout and "not UTF-8" in res.stdout
+    assert "b.sql:1:1: error B101" in res.stdout
+
+
 def test_stdin(tmp_path):
     res = run(tmp_path, "-", input="DROP TABLE accounts;", check=1)
     assert "<stdin>:1:1: error B204" in res.stdout

@@ -34,6 +34,7 @@ class LintUnit:
     expects_down: bool = False  # the layout has down migrations (native, diesel, golang-migrate, ...)
     version: str | None = None
     down_path: str | None = None
+    error: str | None = None  # the file could not be read as SQL text (reported as B502)
 
 
 @dataclass
@@ -224,6 +225,15 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
     for unit in units:
         out: list[Finding] = []
         known.begin_migration(unit.label)
+        if unit.error:
+            if unit.report:
+                from bascule.analyze.rules import SYNTAX
+
+                out.append(Finding(code=SYNTAX.code, name=SYNTAX.name, severity="error", message=unit.error,
+                                   path=unit.path, line=1, column=1, category="structure", why=SYNTAX.why,
+                                   fix=SYNTAX.fix, migration=unit.label))
+            findings.extend(out)
+            continue
         stmts = _statements(unit.up, unit, out)
         down = _statements(unit.down, unit, out)
         if stmts is None:

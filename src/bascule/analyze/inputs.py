@@ -25,8 +25,12 @@ def _plain(path: Path, text: str | None = None) -> LintUnit:
     if text is None:
         try:
             text = normalize_text(path.read_bytes())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"cannot read {path}: {exc}") from None
+        except UnicodeDecodeError as exc:  # reported as a finding: the other files are still linted
+            return LintUnit(label=str(path), path=str(path), up=None,
+                            error=f"not UTF-8 text (byte {exc.start}: {exc.reason}); PostgreSQL migrations are "
+                                  "read as UTF-8")
+        except OSError as exc:
+            raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     return LintUnit(label=str(path), path=str(path), up=Script(path, text))
 
 
