@@ -94,12 +94,18 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "index users_last_login_at_idx valid: True" in out
     assert "hash chain intact" in out
     assert "statement by statement, outside a transaction" in out
+    # the demo's own migrations lint clean (three findings suppressed with reasons) ...
+    assert "0006 rename_name_contract       [breaking]" in out and "0 error(s), 0 warning(s), 0 info, 3 suppressed" in out
+    # ... and the unsafe index is sized against the live table and fixed
+    assert "B101 create-index-not-concurrently" in out and "size: builds an index on users: 3 k rows" in out
+    assert "+CREATE INDEX CONCURRENTLY users_email_lower_idx ON users (lower(email));" in out
 
 
 def test_help_explains_every_command(tmp_path):
     res = _bascule(tmp_path, "--help")
     assert res.returncode == 0
-    for cmd in ("init", "new", "status", "up", "down", "history", "validate", "baseline", "repair", "embedded", "demo"):
+    for cmd in ("init", "new", "status", "up", "down", "history", "validate", "baseline", "repair", "embedded", "demo",
+                "lint", "verify", "rehearse"):
         assert f"  {cmd}" in res.stdout
     up = _bascule(tmp_path, "up", "--help").stdout
     assert "--dry-run" in up and "--to" in up and "--allow-modified" in up and "--lock-wait" in up

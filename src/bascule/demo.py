@@ -71,7 +71,12 @@ END $$;
         "down.sql": "DROP INDEX CONCURRENTLY users_last_login_at_idx;\n",
     },
     "0005_rename_name_expand": {
-        "migration.toml": 'description = "rename name -> full_name, expand: new column kept in sync by a trigger"\n',
+        "migration.toml": """\
+description = "rename name -> full_name, expand: new column kept in sync by a trigger"
+# statement by statement: the backfill must not run inside the transaction that took
+# ACCESS EXCLUSIVE for ADD COLUMN (every query on users would wait for the whole UPDATE)
+transaction = "never"
+""",
         "up.sql": """\
 -- Expand: old application code keeps writing `name`, new code reads `full_name`.
 ALTER TABLE users ADD COLUMN full_name text;
@@ -87,7 +92,19 @@ END $$;
 CREATE TRIGGER users_sync_full_name BEFORE INSERT OR UPDATE ON users
     FOR EACH ROW EXECUTE FUNCTION users_sync_full_name();
 
-UPDATE users SET full_name = name WHERE full_name IS NULL;
+-- Backfill in batches of 5000 rows, each committed on its own.
+DO $$
+DECLARE
+    done bigint;
+BEGIN
+    LOOP
+        UPDATE users SET full_name = name
+         WHERE id IN (SELECT id FROM users WHERE full_name IS NULL ORDER BY id LIMIT 5000);
+        GET DIAGNOSTICS done = ROW_COUNT;
+        EXIT WHEN done = 0;
+        COMMIT;
+    END LOOP;
+END $$;
 """,
         "down.sql": """\
 DROP TRIGGER users_sync_full_name ON users;
@@ -96,12 +113,23 @@ ALTER TABLE users DROP COLUMN full_name;
 """,
     },
     "0006_rename_name_contract": {
-        "migration.toml": 'description = "rename, contract: every app instance reads full_name; drop the old column"\n',
+        "migration.toml": """\
+description = "rename, contract: every app instance reads full_name; drop the old column"
+transaction = "never"
+""",
         "up.sql": """\
+-- Contract: every application instance reads and writes full_name now.
+-- bascule:ignore-file B211 contract phase: the sync trigger and its function are no longer used
 DROP TRIGGER users_sync_full_name ON users;
 DROP FUNCTION users_sync_full_name();
-ALTER TABLE users ALTER COLUMN full_name SET NOT NULL;
-ALTER TABLE users DROP COLUMN name;
+
+-- NOT NULL without a long ACCESS EXCLUSIVE scan: a CHECK proven while reads and writes continue
+-- (VALIDATE takes SHARE UPDATE EXCLUSIVE), then SET NOT NULL uses it and skips the scan.
+ALTER TABLE users ADD CONSTRAINT users_full_name_nn CHECK (full_name IS NOT NULL) NOT VALID;
+ALTER TABLE users VALIDATE CONSTRAINT users_full_name_nn;
+-- bascule:ignore B203 contract phase: no application code reads or writes users.name since 0005
+ALTER TABLE users ALTER COLUMN full_name SET NOT NULL, DROP COLUMN name;
+ALTER TABLE users DROP CONSTRAINT users_full_name_nn;
 """,
         "down.sql": """\
 ALTER TABLE users ADD COLUMN name text;
@@ -147,6 +175,42 @@ def _section(title: str) -> None:
     _say(f"── {title} " + "─" * max(0, 70 - len(title)))
 
 
+UNSAFE_INDEX = "CREATE INDEX users_email_lower_idx ON users (lower(email));\n"
+
+
+def _lint_project(cfg) -> None:
+    from bascule.analyze import inputs
+    from bascule.analyze.engine import LintOptions, lint_units
+    from bascule.report.lint import render_text
+
+    result = lint_units(inputs.collect([str(cfg.migrations_dir)]), LintOptions())
+    text = render_text(result).replace(str(cfg.migrations_dir) + "/", "migrations/")
+    _say(text)
+    _say("(three findings are suppressed in 0006 with their reasons: `-- bascule:ignore CODE reason`)")
+
+
+def _lint_unsafe(url: str) -> None:
+    """What lint says about the unsafe way to add an index, with the live table's size, and the fix."""
+    from bascule.analyze import lint_sql
+    from bascule.analyze.fix import fix_text
+    from bascule.analyze.live import LiveCatalog
+    from bascule.targets.connect import connect
+
+    with connect(url, application_name="bascule demo") as conn:
+        conn.execute("ANALYZE users")
+        result = lint_sql(UNSAFE_INDEX, path="unsafe.sql", live=LiveCatalog(conn),
+                          pg_version=conn.info.server_version // 10000)
+    shown = [f for f in result.findings if f.code == "B101"]
+    for f in shown:
+        _say(f"{f.path}:{f.line}:{f.column}: {f.severity} {f.code} {f.name}")
+        _say(f"  {f.message}")
+        for note in f.notes:
+            _say(f"  {note}")
+    fixed = fix_text(UNSAFE_INDEX, "unsafe.sql", shown)
+    _say("bascule lint --fix rewrites it:")
+    _say(fixed.diff().rstrip())
+
+
 def run_demo(keep: bool = False, pg_version: str | None = None, rows: int = 50_000) -> None:
     from bascule import operations
     from bascule.config import load_config
@@ -169,16 +233,22 @@ def run_demo(keep: bool = False, pg_version: str | None = None, rows: int = 50_0
         for m in migrations:
             _say(f"  migrations/{m.path.name}/   {m.description}")
 
+        _section("2. bascule lint: what each migration does to the tables it touches")
+        _lint_project(cfg)
+
         progress = ProgressPrinter(stream=sys.stdout)
         with Target(url, cfg.defaults, "demo") as t:
-            _section("2. bascule status: everything pending")
+            _section("3. bascule status: everything pending")
             _say(render_status(operations.status(t, migrations), t.safe_url))
 
-            _section("3. bascule up")
+            _section("4. bascule up")
             res = operations.apply(t, migrations, observers=[progress])
             _say(f"applied {len(res.outcomes)} migrations")
 
-            _section("4. bascule status: applied, with when, who and how long")
+            _section("5. bascule lint --env: an unsafe index, sized against the live users table, and --fix")
+            _lint_unsafe(url)
+
+            _section("6. bascule status: applied, with when, who and how long")
             _say(render_status(operations.status(t, migrations), t.safe_url))
             row = t.conn.execute("SELECT count(*), count(last_login_at), count(full_name) FROM users").fetchone()
             idx = t.conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = "
@@ -186,7 +256,7 @@ def run_demo(keep: bool = False, pg_version: str | None = None, rows: int = 50_0
             _say(f"users: {row[0]} rows, {row[1]} backfilled last_login_at, {row[2]} full_name; "
                  f"index users_last_login_at_idx valid: {idx[0]}")
 
-            _section("5. bascule down --to 0001: roll back all but the first, newest first")
+            _section("7. bascule down --to 0001: roll back all but the first, newest first")
             res = operations.rollback(t, migrations, to="0001", observers=[progress])
             _say(f"rolled back {len(res.outcomes)} migrations")
             cols = [r[0] for r in t.conn.execute(
@@ -194,7 +264,7 @@ def run_demo(keep: bool = False, pg_version: str | None = None, rows: int = 50_0
                 "ORDER BY ordinal_position").fetchall()]
             _say(f"users columns now: {', '.join(cols)}")
 
-            _section("6. bascule status and the audit trail (bascule history)")
+            _section("8. bascule status and the audit trail (bascule history)")
             _say(render_status(operations.status(t, migrations), t.safe_url))
             events = t.history.events()
             _say(f"{len(events)} events recorded in bascule.events; hash chain "

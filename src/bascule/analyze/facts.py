@@ -28,6 +28,10 @@ EXCL = "ExclusiveLock"
 NEWEST = 18
 OLDEST = 12
 
+# The names the PostgreSQL documentation uses (pg_locks says AccessExclusiveLock).
+LOCK_NAMES = {AE: "ACCESS EXCLUSIVE", EXCL: "EXCLUSIVE", SRE: "SHARE ROW EXCLUSIVE", SHARE: "SHARE",
+              SUE: "SHARE UPDATE EXCLUSIVE", RE: "ROW EXCLUSIVE", "RowShareLock": "ROW SHARE", AS: "ACCESS SHARE"}
+
 # What each mode blocks, in the words a reviewer needs.
 BLOCKS = {
     AE: "blocks reads and writes",

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from bascule.analyze.context import Column
-from bascule.analyze.facts import BLOCKS, TypeRef, bare
+from bascule.analyze.facts import BLOCKS, LOCK_NAMES, TypeRef, bare
 from bascule.analyze.model import Finding
 
 # Used when the probe is skipped (--no-probe) or fails: conservative figures for a busy server
@@ -287,7 +287,8 @@ def size_findings(findings: list[Finding], live: LiveCatalog, version: int) -> d
         what = {"rewrite": "rewrites", "scan": "scans", "index": "builds an index on", "lock": "locks"}[work]
         text = f"{what} {bare(f.table)}: {st.human()}"
         if work != "lock":
-            text += f"; at this server's measured throughput roughly {human_seconds(secs)} under {mode}"
+            text += (f"; at this server's measured throughput roughly {human_seconds(secs)} under "
+                     f"{LOCK_NAMES.get(mode, mode)}")
         if st.writes_per_s:
             text += f"; {BLOCKS.get(mode, 'blocks writes')}: ~{st.writes_per_s:.0f} writes/s on average"
         f.notes.append("size: " + text)

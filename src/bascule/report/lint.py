@@ -11,16 +11,12 @@ from pathlib import Path
 
 from bascule import __version__
 from bascule.analyze.engine import LintResult
+from bascule.analyze.facts import LOCK_NAMES
 from bascule.analyze.model import Finding, Rule
-
-_SHORT_LOCK = {"AccessExclusiveLock": "ACCESS EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
-               "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ShareLock": "SHARE",
-               "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE", "RowExclusiveLock": "ROW EXCLUSIVE",
-               "RowShareLock": "ROW SHARE", "AccessShareLock": "ACCESS SHARE"}
 
 
 def lock_name(mode: str | None) -> str:
-    return _SHORT_LOCK.get(mode or "", mode or "")
+    return LOCK_NAMES.get(mode or "", mode or "")
 
 
 def _source_line(sources: dict[str, list[str]], path: str, line: int) -> str | None:

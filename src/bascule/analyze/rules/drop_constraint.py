@@ -51,6 +51,9 @@ def check(s):
         name = c["name"]
         if s.transactional and _added_again(s, table, name):
             continue  # redefined in the same transaction: never missing for other sessions
+        proved = s.known.check_names.get((bare(table), name))
+        if proved and s.known.column_not_null(table, proved):
+            continue  # a CHECK (col IS NOT NULL) on a column that is NOT NULL now: the promise stays kept
         kind = s.known.constraint_type(table, name)
         if kind in _WHAT:
             label, effect = _WHAT[kind]
