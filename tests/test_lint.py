@@ -249,3 +249,19 @@ def test_fix_rewrites_the_file_declares_the_transaction_mode_and_applies(project
     project.run("up")
     assert project.db.scalar("SELECT convalidated FROM pg_constraint WHERE conname = 'orders_user_fkey'") is True
     assert project.db.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_user_idx'::regclass") is True
+
+
+def test_dbmate_sections_keep_file_positions_and_fix_in_place(tmp_path):
+    mig = tmp_path / "db" / "migrations"
+    mig.mkdir(parents=True)
+    f = mig / "20260101000000_orders_index.sql"
+    f.write_text("-- migrate:up\nSELECT 1;\nCREATE INDEX orders_x_idx ON orders (x);\n\n"
+                 "-- migrate:down\nDROP INDEX orders_x_idx;\n")
+    doc = json.loads(run(tmp_path, "--format", "json", "db/migrations", check=1).stdout)
+    (b101,) = [x for x in doc["findings"] if x["code"] == "B101"]
+    assert b101["line"] == 3 and b101["path"].endswith("20260101000000_orders_index.sql")
+    assert not [x for x in doc["findings"] if x["code"] == "B304"]  # the down section counts
+    run(tmp_path, "--fix", "db/migrations")
+    text = f.read_text()
+    assert "CREATE INDEX CONCURRENTLY orders_x_idx ON orders (x);" in text
+    assert text.startswith("-- migrate:up\nSELECT 1;\n") and "-- migrate:down\nDROP INDEX orders_x_idx;" in text
