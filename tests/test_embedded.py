@@ -115,3 +115,44 @@ def test_init_appends_to_gitignore_without_trailing_newline(tmp_path):
     (tmp_path / ".gitignore").write_text("node_modules")
     assert _bascule(tmp_path, "init").returncode == 0
     assert (tmp_path / ".gitignore").read_text().splitlines() == ["node_modules", ".bascule/"]
+
+
+def test_tcp_listener_on_loopback_with_a_password(tmp_path, monkeypatch):
+    """tcp=True: 127.0.0.1 only, on a port free at start (another one when it was taken meanwhile),
+    a password for TCP, trust on the socket as before; the password is in no file."""
+    import socket
+
+    from bascule.targets import embedded
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    taken = held.getsockname()[1]
+    offered = iter([taken])  # the first port offered is taken before the server binds it
+    real_free_port = embedded._free_port
+    monkeypatch.setattr(embedded, "_free_port", lambda: next(offered, None) or real_free_port())
+    srv = EmbeddedServer(tmp_path / "embedded", database="dev", tcp=True)
+    try:
+        url = srv.start()
+        assert srv.port != taken and f"port={srv.port}" in url
+        with psycopg.connect(url) as c:  # the socket: trust, as without tcp
+            assert c.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
+            assert c.execute("SELECT inet_client_addr()").fetchone()[0] is None
+        tcp_url = srv.tcp_url()
+        assert tcp_url.startswith(f"postgresql://postgres:{srv.tcp_password}@127.0.0.1:{srv.port}/dev")
+        with psycopg.connect(tcp_url) as c:
+            assert str(c.execute("SELECT inet_client_addr()").fetchone()[0]) == "127.0.0.1"
+        where = f"host=127.0.0.1 port={srv.port} dbname=dev connect_timeout=5"
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(f"{where} user=postgres password=wrong")
+        with psycopg.connect(url) as c:
+            c.execute("CREATE ROLE other LOGIN PASSWORD 'other'")
+        with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects"):
+            psycopg.connect(f"{where} user=other password=other")
+        found = subprocess.run(["grep", "-rlF", srv.tcp_password, str(srv.root)], capture_output=True, text=True)
+        assert found.stdout == ""
+        again = EmbeddedServer(tmp_path / "embedded", database="dev")  # another process's view
+        assert again.port == srv.port and again.status().running
+    finally:
+        held.close()
+        srv.destroy()

@@ -6,13 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 
 from bascule.errors import BasculeError, DatabaseError
-from bascule.rehearse.external import parse_log, rehearse_command, statement_kinds
+from bascule.rehearse.external import (
+    TOOL_VARIABLES,
+    command_env,
+    parse_log,
+    rehearse_command,
+    statement_kinds,
+)
 from bascule.report.rehearse import render_command
 from bascule.targets.embedded import wheel_bindir
 
@@ -230,6 +238,90 @@ def test_command_that_drops_the_copy(db):
     assert report["exit_code"] == 0, report["output_tail"]
     assert report["schema_changes"] is None
     assert any("is gone after the command" in n for n in report["notes"])
+
+
+JDBC_LIKE_TOOL = """\
+import os, sys
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+
+# a JDBC tool knows nothing but its URL: forget the Unix socket coordinates
+for k in [k for k in os.environ if k.startswith("PG") or k in ("DATABASE_URL", "BASCULE_REHEARSAL_URL")]:
+    del os.environ[k]
+os.environ["PGPASSFILE"] = sys.argv[1] + ".no-such-file"
+jdbc = os.environ["JDBC_DATABASE_URL"]
+assert jdbc.startswith("jdbc:postgresql://127.0.0.1:"), jdbc
+u = urlsplit(jdbc[len("jdbc:"):])
+q = {k: v[0] for k, v in parse_qs(u.query).items()}
+assert os.environ["FLYWAY_URL"] == jdbc.split("?")[0] == os.environ["LIQUIBASE_COMMAND_URL"]
+assert os.environ["FLYWAY_USER"] == q["user"] == os.environ["JDBC_DATABASE_USERNAME"]
+assert os.environ["FLYWAY_PASSWORD"] == q["password"] == os.environ["JDBC_DATABASE_PASSWORD"]
+assert os.environ["BASCULE_TCP_URL"] == f"postgresql://{q['user']}:{q['password']}@{u.hostname}:{u.port}{u.path}"
+with open(sys.argv[1], "w") as fh:  # for the test only: the report must not contain it
+    fh.write(q["password"])
+where = dict(host=u.hostname, port=u.port, dbname=u.path[1:], user=q["user"])
+with psycopg.connect(**where, password=q["password"], autocommit=True, application_name="jdbc-like") as c:
+    c.execute("CREATE TABLE tcp_made (id int PRIMARY KEY)")
+    print("tool connected from", c.execute("SELECT host(inet_client_addr())").fetchone()[0],
+          "to", c.execute("SELECT current_setting('listen_addresses')").fetchone()[0])
+for label, password in (("without a password", None), ("with a wrong password", "guess")):
+    try:
+        psycopg.connect(**where, password=password, connect_timeout=5).close()
+        print("ACCEPTED", label)
+    except psycopg.OperationalError as exc:
+        print("refused", label + ":", str(exc).strip().splitlines()[-1])
+print("the password is", q["password"], "in", os.environ["BASCULE_TCP_URL"])
+"""
+
+
+def test_command_over_tcp_only(db, tmp_path, monkeypatch):
+    """A tool that can only speak TCP (as JDBC tools do) reaches the copy with the password it is
+    given; its statements are in the report, the password is not; without it the server refuses."""
+    monkeypatch.setenv("FLYWAY_URL", "jdbc:postgresql://production.example:5432/app")  # never inherited
+    monkeypatch.setenv("PGPASSWORD", "a-password-of-the-user")
+    db.exec("CREATE TABLE users (id int PRIMARY KEY)")
+    script, secret_file = tmp_path / "jdbc_like.py", tmp_path / "seen-password"
+    script.write_text(JDBC_LIKE_TOOL)
+    psql_tcp = (f'env -u PGHOST -u PGPORT -u PGDATABASE -u PGUSER -u PGPASSWORD -u DATABASE_URL "{_psql()}" '
+                f'"$BASCULE_TCP_URL" -X -A -t -v ON_ERROR_STOP=1 '
+                f'-c "ALTER TABLE tcp_made ADD COLUMN note text" -c "SELECT \'psql from \' || host(inet_client_addr())"')
+    messages: list[str] = []
+    report = rehearse_command(db.url, f'"{sys.executable}" "{script}" "{secret_file}" && {psql_tcp}',
+                              progress=messages.append)
+    assert report["exit_code"] == 0, report["output_tail"]
+    out = report["output_tail"]
+    assert "tool connected from 127.0.0.1 to 127.0.0.1" in out  # over TCP, and listening on loopback only
+    assert "psql from 127.0.0.1" in out
+    refusals = {ln.split(":", 1)[0]: ln for ln in out.splitlines() if ln.startswith("refused")}
+    assert "fe_sendauth: no password supplied" in refusals["refused without a password"], out  # asked for one
+    assert 'password authentication failed for user "postgres"' in refusals["refused with a wrong password"], out
+    assert "ACCEPTED" not in out
+    # csvlog records every session: the TCP ones are in the report like the socket ones
+    create, alter = _find(report, "CREATE TABLE tcp_made"), _find(report, "ALTER TABLE tcp_made ADD COLUMN note")
+    assert create["ms"] > 0 and alter["ms"] > 0
+    assert any(c.startswith("table public.tcp_made created") for c in report["schema_changes"])
+    assert report["tcp"] == {"host": "127.0.0.1", "port": report["tcp"]["port"]}
+    assert any(f"127.0.0.1:{report['tcp']['port']}" in m for m in messages)
+    # the password: given to the command, never shown
+    password = secret_file.read_text()
+    assert len(password) >= 32
+    assert "the password is *** in postgresql://postgres:***@127.0.0.1:" in out
+    for text in (json.dumps(report), render_command(report), render_command(report, markdown=True), *messages):
+        assert password not in text
+    assert db.tables() == ["users"]  # the source is untouched
+
+
+def test_command_env_without_tcp(tmp_path, monkeypatch):
+    """Other tools' connection variables are never inherited: without TCP they are not set at all."""
+    for name in TOOL_VARIABLES:
+        monkeypatch.setenv(name, "jdbc:postgresql://production.example/app")
+    monkeypatch.setenv("PGPASSWORD", "secret")
+    server = SimpleNamespace(socket_dir=tmp_path, port=5432, bindir=tmp_path, tcp=False, tcp_password=None)
+    env = command_env("postgresql://postgres@/db?host=/x&port=5432", server, "db")
+    assert not any(name in env for name in (*TOOL_VARIABLES, "PGPASSWORD"))
+    assert env["PGHOST"] == str(tmp_path) and env["PGPORT"] == "5432" and env["PGUSER"] == "postgres"
+    assert env["PATH"].endswith(os.pathsep + str(tmp_path))
 
 
 def test_unreachable_source_is_a_bascule_error(tmp_path):

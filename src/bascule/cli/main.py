@@ -315,8 +315,9 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
               help="Run N client threads of small reads and writes on the touched tables while migrating; "
                    "report how long they were blocked.")
 @click.option("--command", "command", metavar="CMD", help="Rehearse another tool's migrations: run CMD (e.g. "
-              "\"alembic upgrade head\") against the copy with DATABASE_URL/PG* set, and report every statement it "
-              "ran, from the server's log.")
+              "\"alembic upgrade head\") against the copy with DATABASE_URL/PG* set (and, for TCP-only tools, "
+              "BASCULE_TCP_URL, JDBC_DATABASE_URL, FLYWAY_URL/USER/PASSWORD on 127.0.0.1 with a random password), "
+              "and report every statement it ran, from the server's log.")
 @click.option("--keep", is_flag=True, help="Keep the rehearsal database (and server) for inspection.")
 @click.option("--no-record", is_flag=True, help="Do not store the result as evidence.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)

@@ -6,20 +6,33 @@ bascule cannot see inside Alembic, Prisma, Knex or a psql script, so it watches 
    copied onto it (`copy_database`, as for a native rehearsal) as `bascule_rehearsal_<timestamp>`;
 2. the schema of the copy is fingerprinted;
 3. the command runs through the shell, in the current directory, with its stdin closed and its
-   environment pointing at the copy (every inherited PG* variable is removed first):
+   environment pointing at the copy (every inherited PG* variable is removed first, and so are the
+   connection variables of the tools named below, so that nothing can reach another database):
 
-     DATABASE_URL            postgresql://postgres@/<db>?host=<socket dir>&port=5432
+     DATABASE_URL            postgresql://postgres@/<db>?host=<socket dir>&port=<port>
      BASCULE_REHEARSAL_URL   the same URL
      PGHOST, PGPORT, PGDATABASE, PGUSER
-                             for psql and every libpq-based tool (no password: trust authentication
-                             on a Unix socket only the current user can reach)
+                             for psql and every libpq-based tool: the Unix socket (trust
+                             authentication on a socket only the current user can reach)
      PATH                    unchanged, with the embedded server's bin folder appended at the end, so
                              that `psql` is found when no other one is installed
 
-   SQLAlchemy reads `postgresql://` as the psycopg2 dialect; an Alembic env.py using psycopg 3
-   replaces the scheme with `postgresql+psycopg://` (the query parameters `host` and `port` are
-   understood by both drivers). The server listens on a Unix socket only: tools that can only
-   reach PostgreSQL over TCP (JDBC: Flyway, Liquibase) cannot connect to it.
+   and, because the server also listens on 127.0.0.1 (tcp=True, the default; on a port free at
+   start, with a random password for the postgres role: see targets/embedded.py), the same
+   database over TCP for tools that cannot use a Unix socket (JDBC: Flyway, Liquibase; some ORMs):
+
+     PGPASSWORD              the password (libpq ignores it on the socket, which asks for none)
+     BASCULE_TCP_URL         postgresql://postgres:<password>@127.0.0.1:<port>/<db>
+     JDBC_DATABASE_URL       jdbc:postgresql://127.0.0.1:<port>/<db>?user=postgres&password=<password>
+     JDBC_DATABASE_USERNAME, JDBC_DATABASE_PASSWORD     (Heroku's names, read by Spring set-ups)
+     FLYWAY_URL              jdbc:postgresql://127.0.0.1:<port>/<db>, with FLYWAY_USER, FLYWAY_PASSWORD
+     LIQUIBASE_COMMAND_URL   the same, with LIQUIBASE_COMMAND_USERNAME, LIQUIBASE_COMMAND_PASSWORD
+
+   DATABASE_URL stays on the socket: it is what psql, psycopg, SQLAlchemy and node-postgres read, and
+   it needs no password. SQLAlchemy reads `postgresql://` as the psycopg2 dialect; an Alembic env.py
+   using psycopg 3 replaces the scheme with `postgresql+psycopg://` (the query parameters `host` and
+   `port` are understood by both drivers). The password is removed from the command's output before
+   it goes into the report, and is never printed; the server's log sees only its SCRAM verifier.
 
 4. the server log is read back: every statement the command's sessions ran in the rehearsal
    database, with its duration and the lock waits it went through;
@@ -75,7 +88,7 @@ from pathlib import Path
 
 from bascule.errors import BasculeError
 from bascule.rehearse.copy import RehearsalError, copy_database, rehearsal_version, scratch_dir, source_info
-from bascule.targets.connect import connect, redact_url
+from bascule.targets.connect import connect, redact_url, scrub
 
 APP_NAME = "bascule-rehearse"
 LOG_NAME = "bascule"  # log_filename; csvlog writes <name>.csv in log_directory (relative to the data dir)
@@ -271,10 +284,33 @@ def _shape(raw: list[dict], relations: dict[int, str]) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- the rehearsal
+# Connection variables of other tools: removed from the inherited environment (a FLYWAY_URL of
+# production must not be what `flyway migrate` reaches during a rehearsal), set again when the
+# rehearsal server listens on TCP.
+TOOL_VARIABLES = ("BASCULE_TCP_URL", "JDBC_DATABASE_URL", "JDBC_DATABASE_USERNAME", "JDBC_DATABASE_PASSWORD",
+                  "FLYWAY_URL", "FLYWAY_USER", "FLYWAY_PASSWORD",
+                  "LIQUIBASE_COMMAND_URL", "LIQUIBASE_COMMAND_USERNAME", "LIQUIBASE_COMMAND_PASSWORD")
+
+
 def command_env(url: str, server, database: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(DATABASE_URL=url, BASCULE_REHEARSAL_URL=url, PGHOST=str(server.socket_dir), PGPORT="5432",
-               PGDATABASE=database, PGUSER="postgres")
+    """The command's environment: the copy on the Unix socket (DATABASE_URL, PG*), and over TCP on
+    127.0.0.1 when the server listens there (server.tcp): see the module doc."""
+    from urllib.parse import quote
+
+    from bascule.targets.embedded import LOOPBACK, SUPERUSER
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k not in TOOL_VARIABLES}
+    env.update(DATABASE_URL=url, BASCULE_REHEARSAL_URL=url, PGHOST=str(server.socket_dir), PGPORT=str(server.port),
+               PGDATABASE=database, PGUSER=SUPERUSER)
+    if getattr(server, "tcp", False) and server.tcp_password:
+        password = server.tcp_password
+        jdbc = f"jdbc:postgresql://{LOOPBACK}:{server.port}/{quote(database, safe='')}"
+        env.update(PGPASSWORD=password, BASCULE_TCP_URL=server.tcp_url(database),
+                   JDBC_DATABASE_URL=f"{jdbc}?user={quote(SUPERUSER, safe='')}&password={quote(password, safe='')}",
+                   JDBC_DATABASE_USERNAME=SUPERUSER, JDBC_DATABASE_PASSWORD=password,
+                   FLYWAY_URL=jdbc, FLYWAY_USER=SUPERUSER, FLYWAY_PASSWORD=password,
+                   LIQUIBASE_COMMAND_URL=jdbc, LIQUIBASE_COMMAND_USERNAME=SUPERUSER,
+                   LIQUIBASE_COMMAND_PASSWORD=password)
     env["PATH"] = os.pathsep.join(p for p in (env.get("PATH"), str(server.bindir)) if p)
     return env
 
@@ -346,14 +382,16 @@ def _relation_names(conn, oids: set[int]) -> dict[int, str]:
 
 
 def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_version: str | None = None,
-                     keep: bool = False, timeout: float = 3600, progress=print) -> dict:
+                     keep: bool = False, timeout: float = 3600, progress=print, tcp: bool = True) -> dict:
     """Copy the source onto a throwaway server with statement logging, run `command` against the
     copy and report what it ran (statements, durations, lock waits) and what it changed in the
-    schema. A command that fails is reported (exit code and the end of its output), not raised."""
+    schema. A command that fails is reported (exit code and the end of its output), not raised.
+    With `tcp` (the default) the server also listens on 127.0.0.1 with a random password, for
+    tools that cannot use a Unix socket; the password is never part of the report."""
     import psycopg
 
     from bascule.rehearse.fingerprint import diff, fingerprint
-    from bascule.targets.embedded import EmbeddedServer
+    from bascule.targets.embedded import LOOPBACK, EmbeddedServer
 
     if not command or not command.strip():
         raise BasculeError("no command to rehearse", hint='pass the command that applies the migrations, e.g. '
@@ -367,7 +405,8 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
     workdir = scratch_dir()
     dbname = "bascule_rehearsal_" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     token = "bascule-rehearse-" + uuid.uuid4().hex
-    server = EmbeddedServer(workdir / "embedded", version=version, database="postgres", settings=LOG_SETTINGS)
+    server = EmbeddedServer(workdir / "embedded", version=version, database="postgres", settings=LOG_SETTINGS,
+                            tcp=tcp)
     log_path = server.data_dir / LOG_SETTINGS["log_directory"] / f"{LOG_NAME}.csv"
     report: dict = {"command": command, "exit_code": None, "output_tail": "", "statements": [], "total_ms": 0.0,
                     "slowest": [], "schema_changes": [], "snapshot": None, "server_version": None,
@@ -377,6 +416,10 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
         progress(f"starting a throwaway PostgreSQL {version or '18'} with statement logging")
         server.start()
         url, admin_url = server.url(dbname), server.url("postgres")
+        if tcp:
+            report["tcp"] = {"host": LOOPBACK, "port": server.port}
+            progress(f"also listening on 127.0.0.1:{server.port} for tools that connect over TCP "
+                     f"(BASCULE_TCP_URL, JDBC_DATABASE_URL, FLYWAY_URL; password in PGPASSWORD)")
         snap = copy_database(snapshot, source_url, admin_url, url, dbname, server.bindir, workdir,
                              progress=progress)
         report["snapshot"] = snap.to_dict()
@@ -394,6 +437,8 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
         c0 = time.perf_counter()
         code, output, timed_out = run_command(command, command_env(url, server, dbname), timeout)
         report["command_seconds"] = round(time.perf_counter() - c0, 3)
+        if server.tcp_password:  # a command that prints its environment or its URL
+            output = scrub(output, server.tcp_url(dbname))
         lines = output.rstrip("\n").splitlines()
         report["output_tail"] = "\n".join(lines[-OUTPUT_LINES:])
         if timed_out:
@@ -416,6 +461,10 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
             notes.append("the end of the command did not reach the server log within 15 s: "
                          "the last statements may be missing")
         raw = read_log(log_path, dbname, token)
+        if server.tcp_password:
+            for st in raw:
+                st["sql"] = scrub(st["sql"], server.tcp_url(dbname))
+                st["error"] = st["error"] and scrub(st["error"], server.tcp_url(dbname))
         after = None
         relations: dict[int, str] = {}
         try:
@@ -441,7 +490,9 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
         if keep:
             report["kept"] = {"url": url, "data_dir": str(server.data_dir), "log": str(log_path),
                               "stop": f"{server.bindir / 'pg_ctl'} -D {server.data_dir} stop"}
-            notes.append(f"kept the rehearsal server and database {dbname}: {url}")
+            notes.append(f"kept the rehearsal server and database {dbname}: {url}" +
+                         (f" (its TCP listener on 127.0.0.1:{server.port} needs a password that was not kept; "
+                          "use the socket URL)" if tcp else ""))
         return report
     finally:
         report["duration_s"] = round(time.perf_counter() - t0, 3)
@@ -472,5 +523,5 @@ def schema_changes(before: dict, after: dict, diff) -> list[str]:
     return out
 
 
-__all__ = ["LOG_SETTINGS", "command_env", "parse_log", "read_log", "rehearse_command", "run_command",
+__all__ = ["LOG_SETTINGS", "TOOL_VARIABLES", "command_env", "parse_log", "read_log", "rehearse_command", "run_command",
            "schema_changes", "statement_kinds"]

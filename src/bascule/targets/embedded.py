@@ -9,13 +9,25 @@ owner can enter, with trust authentication for local connections: the local user
 nobody else, can connect. PostgreSQL refuses to run as root; when bascule runs as root it
 runs the server as the `postgres` system user (created as `bascule-pg` if absent) and makes
 the path to the data and binaries traversable (o+x, not readable) for it.
+
+`EmbeddedServer(tcp=True)` (used by `bascule rehearse --command`, for tools that only speak TCP)
+also listens on 127.0.0.1, and nowhere else, on a port free when the server starts (asked of the
+kernel, retried when another process takes it first). TCP connections need a password: a random one
+(`secrets.token_urlsafe`) is set for the superuser at each start, as a SCRAM-SHA-256 verifier
+computed on the client (the server's statement log, when on, sees the verifier, never the password),
+and pg_hba.conf gets `host all postgres 127.0.0.1/32 scram-sha-256` in front of initdb's lines (the
+Unix socket keeps trust; every other TCP client is rejected). PostgreSQL has one `port` setting for
+both listeners, so such a server's socket file is named after the TCP port (`.s.PGSQL.<port>`) and
+`url()` says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -25,9 +37,11 @@ from urllib.parse import quote
 
 from bascule.errors import EmbeddedError
 
-PORT = 5432  # only names the socket file; no TCP port is opened
+PORT = 5432  # only names the socket file; no TCP port is opened (unless tcp=True: see the module doc)
 SUPERUSER = "postgres"
+LOOPBACK = "127.0.0.1"
 _SOCKET_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin for ".s.PGSQL.5432"
+_PORT_TRIES = 5  # a port found free can be taken by another process before the server binds it
 
 
 def wheel_bindir() -> Path | None:
@@ -105,6 +119,24 @@ def _service_user() -> tuple[int, int] | None:
     return pw.pw_uid, pw.pw_gid
 
 
+def _free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def _port_in_use(port: int) -> bool:
+    """True when `port` cannot be bound on the loopback interface now. The server's own bind error
+    goes to server.log, or to the logging collector's file when logging_collector is on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((LOOPBACK, port))
+        except OSError:
+            return True
+    return False
+
+
 def _make_traversable(path: Path) -> None:
     """Add o+x to every parent of `path` so the unprivileged server user can reach it."""
     for p in [path, *path.parents]:
@@ -133,14 +165,17 @@ class EmbeddedServer:
     """One private cluster in `root` (normally `<project>/.bascule/embedded`)."""
 
     def __init__(self, root: Path, version: str | None = None, database: str = "dev",
-                 settings: dict[str, str] | None = None):
+                 settings: dict[str, str] | None = None, tcp: bool = False):
         self.root = Path(root).absolute()
         self.version = version
         self.database = database
         self.settings = settings or {}
+        self.tcp = tcp  # also listen on 127.0.0.1 (free port, password auth); see the module doc
+        self.tcp_password: str | None = None  # set by start() when tcp; never print it
         self.data_dir = self.root / "pgdata"
         self.log_file = self.root / "server.log"
         self._bindir: Path | None = None
+        self._port: int | None = None
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -152,14 +187,32 @@ class EmbeddedServer:
     @property
     def socket_dir(self) -> Path:
         local = self.root / "run"
-        if len(str(local)) + len("/.s.PGSQL.5432") <= _SOCKET_MAX:
+        socket_name = "/.s.PGSQL.65535" if self.tcp else f"/.s.PGSQL.{PORT}"
+        if len(str(local)) + len(socket_name) <= _SOCKET_MAX:
             return local
         digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"bascule-{digest}"
 
+    @property
+    def port(self) -> int:
+        """The server's port: it names the socket file, and with tcp it is the TCP port on 127.0.0.1.
+        5432 unless tcp; the running server's (from postmaster.pid) when this object did not start it."""
+        if self._port is None:
+            return self._pidfile_port() or PORT
+        return self._port
+
     def url(self, database: str | None = None) -> str:
         db = quote(database or self.database, safe="")
-        return f"postgresql://{SUPERUSER}@/{db}?host={quote(str(self.socket_dir), safe='/')}&port={PORT}"
+        return f"postgresql://{SUPERUSER}@/{db}?host={quote(str(self.socket_dir), safe='/')}&port={self.port}"
+
+    def tcp_url(self, database: str | None = None) -> str:
+        """postgresql://postgres:<password>@127.0.0.1:<port>/<db>: contains the password, never print it
+        (targets.connect.redact_url). Only once a tcp=True server has been started by this object."""
+        if not self.tcp or self.tcp_password is None:
+            raise EmbeddedError("this embedded server does not listen on TCP",
+                                hint="create it with EmbeddedServer(..., tcp=True) and start() it")
+        db = quote(database or self.database, safe="")
+        return f"postgresql://{SUPERUSER}:{quote(self.tcp_password, safe='')}@{LOOPBACK}:{self.port}/{db}"
 
     # -- process control ---------------------------------------------------------------
     def _run(self, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -210,12 +263,25 @@ class EmbeddedServer:
                             socket_dir=str(self.socket_dir) if pid else None, version=version,
                             url=self.url() if pid else None)
 
-    def _running_pid(self) -> int | None:
-        pidfile = self.data_dir / "postmaster.pid"
+    def _pidfile(self) -> list[str]:
+        """postmaster.pid: pid, data dir, start time, port, socket dir, listen address, ..."""
         try:
-            lines = pidfile.read_text().splitlines()
+            return (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return []
+
+    def _pidfile_port(self) -> int | None:
+        lines = self._pidfile()
+        try:
+            return int(lines[3])
+        except (ValueError, IndexError):
+            return None
+
+    def _running_pid(self) -> int | None:
+        lines = self._pidfile()
+        try:
             pid = int(lines[0])
-        except (OSError, ValueError, IndexError):
+        except (ValueError, IndexError):
             return None
         try:
             os.kill(pid, 0)
@@ -230,7 +296,7 @@ class EmbeddedServer:
         except (OSError, IndexError):
             pass
         # A stale pid file whose pid was reused by another process: check the socket answers.
-        sock = self.socket_dir / f".s.PGSQL.{PORT}"
+        sock = self.socket_dir / f".s.PGSQL.{self._pidfile_port() or PORT}"
         if not sock.exists():
             return None
         return pid
@@ -242,7 +308,8 @@ class EmbeddedServer:
         initdb and pg_ctl start, and the state is checked again once the lock is held."""
         import fcntl
 
-        if self._running_pid() is not None and self._db_marker().exists():
+        if (self._running_pid() is not None and self._db_marker().exists()
+                and (not self.tcp or self.tcp_password is not None)):
             return self.url()
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "w") as lock:
@@ -259,25 +326,76 @@ class EmbeddedServer:
         self.init()
         if self._running_pid() is None:
             self._prepare_dirs()
-            opts = ["-c listen_addresses=''", f"-k {self.socket_dir}", f"-p {PORT}",
-                    "-c unix_socket_permissions=0700"]
-            for k, v in self.settings.items():
-                opts.append(f"-c {k}={v}")
-            res = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                             "-w", "-t", str(int(wait)), "-o", " ".join(opts), "start"], timeout=wait + 10)
-            if res.returncode != 0:
-                tail = ""
-                try:
-                    tail = self.log_file.read_text().strip().splitlines()[-1]
-                except (OSError, IndexError):
-                    pass
-                raise EmbeddedError(f"embedded PostgreSQL did not start: {tail or res.stderr.strip()}",
+            if self.tcp:
+                self._allow_tcp()
+            for attempt in range(_PORT_TRIES if self.tcp else 1):
+                self._port = _free_port() if self.tcp else PORT
+                res, new_log = self._pg_ctl_start(wait)
+                if res.returncode == 0:
+                    break
+                if self.tcp and attempt + 1 < _PORT_TRIES and ("could not create any TCP/IP sockets" in new_log
+                                                               or _port_in_use(self._port)):
+                    continue  # the port was taken between _free_port() and the server's bind: another one
+                lines = new_log.strip().splitlines()
+                raise EmbeddedError(f"embedded PostgreSQL did not start: {lines[-1] if lines else res.stderr.strip()}",
                                     hint=f"see {self.log_file}")
+        elif self.tcp:
+            lines = self._pidfile()
+            if len(lines) < 6 or lines[5].strip() != LOOPBACK:
+                raise EmbeddedError("the embedded PostgreSQL is already running without a TCP listener",
+                                    hint=f"stop it first: {self.bindir / 'pg_ctl'} -D {self.data_dir} stop")
+            self._port = self._pidfile_port()
         marker = self._db_marker()
         if not marker.exists():  # checked once: saves a connection on every later command
             self._ensure_database()
             marker.touch()
+        if self.tcp and self.tcp_password is None:
+            self._set_tcp_password()
         return self.url()
+
+    def _pg_ctl_start(self, wait: float) -> tuple[subprocess.CompletedProcess, str]:
+        """Run pg_ctl start; (its result, what the server wrote to server.log meanwhile)."""
+        opts = ["-c listen_addresses=" + (LOOPBACK if self.tcp else "''"), f"-k {self.socket_dir}",
+                f"-p {self._port}", "-c unix_socket_permissions=0700"]
+        for k, v in self.settings.items():
+            opts.append(f"-c {k}={v}")
+        try:
+            offset = self.log_file.stat().st_size
+        except OSError:
+            offset = 0
+        res = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
+                         "-w", "-t", str(int(wait)), "-o", " ".join(opts), "start"], timeout=wait + 10)
+        new_log = ""
+        if res.returncode != 0:
+            try:
+                with open(self.log_file, "rb") as fh:
+                    fh.seek(offset)
+                    new_log = fh.read().decode("utf-8", errors="replace")
+            except OSError:
+                pass
+        return res, new_log
+
+    def _allow_tcp(self) -> None:
+        """Put the password line for the superuser over loopback TCP first in pg_hba.conf (first match
+        wins; initdb's `host ... reject` lines after it turn every other TCP client away)."""
+        hba = self.data_dir / "pg_hba.conf"
+        line = f"host all {SUPERUSER} {LOOPBACK}/32 scram-sha-256"
+        text = hba.read_text()
+        if line not in text.splitlines():
+            hba.write_text(f"# bascule: TCP on the loopback interface, with a password (tcp=True)\n{line}\n{text}")
+
+    def _set_tcp_password(self) -> None:
+        """A fresh random password for the superuser, sent as a SCRAM verifier computed here."""
+        import psycopg
+        from psycopg import sql
+
+        password = secrets.token_urlsafe(24)
+        with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=10,
+                             application_name="bascule-embedded") as conn:
+            verifier = conn.pgconn.encrypt_password(password.encode(), SUPERUSER.encode(), b"scram-sha-256")
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER),
+                                                                   sql.Literal(verifier.decode())))
+        self.tcp_password = password
 
     def _ensure_database(self) -> None:
         import psycopg
