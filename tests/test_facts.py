@@ -18,7 +18,8 @@ from bascule.analyze.facts import StatementLocks, compare_with_observed, predict
     ("ALTER TABLE t SET STATISTICS 100", None),  # not valid SQL without a column: no prediction
     ("ALTER TABLE t ALTER COLUMN a SET STATISTICS 100", {"t": "ShareUpdateExclusiveLock"}),
     ("ALTER TABLE t DISABLE TRIGGER ALL", {"t": "ShareRowExclusiveLock"}),
-    ("ALTER TABLE p DETACH PARTITION c CONCURRENTLY", {"p": "ShareUpdateExclusiveLock", "c": "ShareUpdateExclusiveLock"}),
+    # the partition: ACCESS EXCLUSIVE in the second transaction (see test_detach_concurrently_locks_the_partition)
+    ("ALTER TABLE p DETACH PARTITION c CONCURRENTLY", {"p": "ShareUpdateExclusiveLock", "c": "AccessExclusiveLock"}),
     ("ALTER TABLE p DETACH PARTITION c", {"p": "AccessExclusiveLock", "c": "AccessExclusiveLock"}),
     ("ALTER TABLE p ATTACH PARTITION c FOR VALUES IN (1)", {"p": "ShareUpdateExclusiveLock", "c": "AccessExclusiveLock"}),
     ("CREATE INDEX i ON s.t (a)", {"s.t": "ShareLock"}),

@@ -49,3 +49,15 @@ def test_nullable_column_gets_null():
 def test_suppression_with_reason():
     assert not fires("-- bascule:ignore B207 every insert sets status since 5.0\nALTER TABLE t ALTER s DROP DEFAULT;",
                      "B207")
+
+
+def test_known_nullable_column_message_does_not_hedge():
+    # hyperswitch: payment_intent.metadata JSONB DEFAULT '{}' (nullable), later DROP DEFAULT
+    f, = hits("ALTER TABLE payment_intent ALTER COLUMN metadata DROP DEFAULT;", "B207",
+              before=["CREATE TABLE payment_intent (id int, metadata jsonb DEFAULT '{}'::jsonb);"])
+    assert f.message.endswith("now store NULL") and "NOT NULL" not in f.message
+
+
+def test_unknown_column_message_says_both_outcomes():
+    f, = hits("ALTER TABLE users ALTER COLUMN status DROP DEFAULT;", "B207")
+    assert "store NULL (or fail if the column is NOT NULL)" in f.message

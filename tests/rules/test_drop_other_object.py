@@ -99,3 +99,32 @@ def test_trigger_names_its_table():
 
 def test_suppression_with_reason():
     assert not fires("-- bascule:ignore B211 view unused since 4.0\nDROP VIEW old_report;", "B211")
+
+
+@pytest.mark.parametrize("sql", [
+    # dropped and created again in the same transaction (coder, lemmy): other sessions never see it missing
+    "DROP VIEW template_with_users;\nALTER TABLE templates ADD COLUMN b int;\n"
+    "CREATE VIEW template_with_users AS SELECT * FROM templates;",
+    "DROP VIEW v;\nCREATE OR REPLACE VIEW v AS SELECT 1 AS a;",
+    "DROP MATERIALIZED VIEW mv;\nCREATE MATERIALIZED VIEW mv AS SELECT 1 AS a;",
+    "DROP FUNCTION f(int);\nCREATE FUNCTION f(bigint) RETURNS int LANGUAGE sql AS 'select 1';",
+    "DROP TRIGGER trg ON orders;\nCREATE TRIGGER trg AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION g();",
+])
+def test_recreated_in_the_same_transaction_does_not_fire(sql):
+    assert not fires(sql, "B211")
+
+
+@pytest.mark.parametrize("sql, kw", [
+    # outside a transaction there is a moment without it
+    ("DROP VIEW v;\nCREATE VIEW v AS SELECT 1 AS a;", {"transaction": "never"}),
+    # CASCADE also drops dependents the migration may not recreate
+    ("DROP VIEW v CASCADE;\nCREATE VIEW v AS SELECT 1 AS a;", {}),
+    # WITH NO DATA: selecting from it fails until it is refreshed
+    ("DROP MATERIALIZED VIEW mv;\nCREATE MATERIALIZED VIEW mv AS SELECT 1 AS a WITH NO DATA;", {}),
+    # created before the drop is not a re-creation; another name neither
+    ("CREATE OR REPLACE VIEW v AS SELECT 1 AS a;\nDROP VIEW v;", {}),
+    ("DROP VIEW v;\nCREATE VIEW v2 AS SELECT 1 AS a;", {}),
+    ("DROP TRIGGER trg ON orders;\nCREATE TRIGGER trg AFTER INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION g();", {}),
+])
+def test_recreation_that_still_fires(sql, kw):
+    assert fires(sql, "B211", **kw)

@@ -53,3 +53,21 @@ def test_suppression_with_reason():
 def test_new_column_form_is_not_auto_fixable():
     f, = hits("ALTER TABLE orders ADD COLUMN user_id bigint DEFAULT 1 REFERENCES users (id);", "B105")
     assert not f.fixable
+
+
+def test_self_referencing_key_names_one_table():
+    # supabase/auth: a refresh token's parent is another refresh token
+    f, = hits("ALTER TABLE auth.refresh_tokens\n"
+              "  ADD CONSTRAINT refresh_tokens_parent_fkey FOREIGN KEY (parent) REFERENCES auth.refresh_tokens (token);",
+              "B105")
+    assert "SHARE ROW EXCLUSIVE on auth.refresh_tokens: writes to it wait" in f.message
+    assert "both" not in f.message and "auth.refresh_tokens and auth.refresh_tokens" not in f.message
+
+
+def test_lock_named_is_the_statements_own_when_stronger():
+    # ADD COLUMN in the same statement takes ACCESS EXCLUSIVE: reads wait too, not only writes
+    f, = hits("ALTER TABLE orders ADD COLUMN note text,\n  ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);",
+              "B105")
+    assert f.lock == "AccessExclusiveLock"
+    assert "ACCESS EXCLUSIVE on orders and SHARE ROW EXCLUSIVE on users" in f.message
+    assert "reads and writes of orders" in f.message

@@ -28,6 +28,7 @@ class Column:
     type: TypeRef | None
     not_null: bool = False
     has_default: bool = False
+    generated: str | None = None  # "s" stored, "v" virtual (PostgreSQL 18), when a linted migration says so
 
 
 @dataclass
@@ -98,6 +99,9 @@ class SchemaKnowledge:
         self.columns_added_now: set[tuple[str, str]] = set()  # (table, column) added to a table by it
         self.enum_values_added_now: dict[str, set[str]] = {}
         self.default_partitions: dict[str, str | None] = {}  # partitioned table → its DEFAULT partition (None: gone)
+        self.parents: dict[str, str] = {}  # partition → its partitioned table
+        # (table, constraint) → (its columns, referenced table, referenced columns or () for the primary key)
+        self.fks: dict[tuple[str, str], tuple[tuple, str, tuple]] = {}
         self.live = live
         self.migration: str | None = None
 
@@ -183,6 +187,53 @@ class SchemaKnowledge:
             return self.live.default_partition(table)
         return None
 
+    def partition_parent(self, table: str) -> str | None:
+        """The partitioned table a partition belongs to, when a linted migration made it a partition."""
+        return self.parents.get(bare(table))
+
+    def _primary_key(self, table: str) -> tuple:
+        for (tb, name), ct in self.constraints.items():
+            if tb == table and ct == "CONSTR_PRIMARY":
+                return tuple(self.index_keys.get(name, ((),))[0])
+        return ()
+
+    def fk_target(self, table: str, name: str) -> str | None:
+        """The table a foreign key constraint references, when bascule knows the constraint."""
+        hit = self.fks.get((bare(table), name))
+        return hit[1] if hit else None
+
+    def referenced_tables(self, table: str, columns=None) -> list[str]:
+        """Tables the foreign keys of `table` reference (only keys on one of `columns`, when given)."""
+        tb = bare(table)
+        return list(dict.fromkeys(ref for (t, _), (cols, ref, _r) in self.fks.items()
+                                  if t == tb and ref != tb and (columns is None or set(cols) & set(columns))))
+
+    def referencing_tables(self, table: str, columns=None) -> list[str]:
+        """Tables whose foreign keys reference `table` (only keys on one of `columns` of it, when given)."""
+        tb = bare(table)
+        out = []
+        for (t, _), (_cols, ref, refcols) in self.fks.items():
+            if ref != tb or t == tb:
+                continue
+            if columns is not None and not set(refcols or self._primary_key(tb)) & set(columns):
+                continue
+            out.append(t)
+        return list(dict.fromkeys(out))
+
+    def table_indexes(self, table: str) -> list[str]:
+        """Names of the indexes bascule knows on `table` (built by the linted migrations, or live)."""
+        tb = bare(table)
+        names = list(self.indexes.of(tb))
+        t = self.tables.get(tb)
+        if self.live is not None and (t is None or t.created_in is None):
+            names += [n for n in self.live.index_shapes(table) or () if n not in self.indexes and n not in self.gone_live_indexes]
+        return names
+
+    def domain_tables(self, name: str) -> list[str]:
+        """Tables with a column of domain `name`, as far as the linted migrations show."""
+        return [t.name for t in self.tables.values()
+                if any(c.type is not None and c.type.name == name for c in t.columns.values())]
+
     def constraint_type(self, table: str, name: str) -> str | None:
         """The contype of a table's constraint ("CONSTR_FOREIGN", "CONSTR_CHECK", ...), None when unknown."""
         hit = self.constraints.get((bare(table), name))
@@ -235,10 +286,12 @@ class SchemaKnowledge:
                 self._table_constraint(t, elt["Constraint"])
         self.tables[t.name] = t
         self.created_now.add(t.name)
-        if (node.get("partbound") or {}).get("is_default"):
+        if node.get("partbound"):
             for inh in node.get("inhRelations") or ():
                 if relkey(inh.get("RangeVar")):
-                    self.default_partitions[bare(relkey(inh["RangeVar"]))] = t.name
+                    self.parents[t.name] = bare(relkey(inh["RangeVar"]))
+                    if node["partbound"].get("is_default"):
+                        self.default_partitions[bare(relkey(inh["RangeVar"]))] = t.name
 
     def _create_as(self, node: dict) -> None:
         """CREATE TABLE ... AS / CREATE MATERIALIZED VIEW: new, so nobody uses it yet (columns unknown)."""
@@ -257,7 +310,8 @@ class SchemaKnowledge:
             types.add("CONSTR_NOTNULL")
         t.columns[cd.get("colname")] = Column(
             ty, not_null=bool(types & {"CONSTR_NOTNULL", "CONSTR_PRIMARY", "CONSTR_IDENTITY"}),
-            has_default=bool(types & {"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"}))
+            has_default=bool(types & {"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"}),
+            generated=next((c.get("generated_kind", "s") for c in cons if c.get("contype") == "CONSTR_GENERATED"), None))
         col = cd.get("colname")
         for c in cons:
             ct = c.get("contype")
@@ -267,8 +321,10 @@ class SchemaKnowledge:
                 self.index_keys[name] = ((col,), "btree", False)
                 self.constraints[(t.name, name)] = ct
             elif ct in ("CONSTR_FOREIGN", "CONSTR_CHECK"):
-                self.constraints[(t.name, c.get("conname") or
-                                  f"{t.name}_{col}_{'fkey' if ct == 'CONSTR_FOREIGN' else 'check'}")] = ct
+                name = c.get("conname") or f"{t.name}_{col}_{'fkey' if ct == 'CONSTR_FOREIGN' else 'check'}"
+                self.constraints[(t.name, name)] = ct
+                if ct == "CONSTR_FOREIGN" and relkey(c.get("pktable")):
+                    self.fks[(t.name, name)] = ((col,), bare(relkey(c["pktable"])), tuple(names_of(c.get("pk_attrs"))))
 
     def _table_constraint(self, t: Table, con: dict) -> None:
         ct = con.get("contype")
@@ -297,8 +353,11 @@ class SchemaKnowledge:
                 if keys and not con.get("indexname"):
                     self.index_keys[name] = (tuple(keys), "btree", False)
         elif ct == "CONSTR_FOREIGN":
-            self.constraints[(t.name, con.get("conname") or
-                              f"{t.name}_{'_'.join(names_of(con.get('fk_attrs')))}_fkey")] = ct
+            name = con.get("conname") or f"{t.name}_{'_'.join(names_of(con.get('fk_attrs')))}_fkey"
+            self.constraints[(t.name, name)] = ct
+            if relkey(con.get("pktable")):
+                self.fks[(t.name, name)] = (tuple(names_of(con.get("fk_attrs"))), bare(relkey(con["pktable"])),
+                                            tuple(names_of(con.get("pk_attrs"))))
         elif ct == "CONSTR_CHECK" and con.get("conname"):
             self.constraints[(t.name, con["conname"])] = ct
         if ct == "CONSTR_CHECK":
@@ -332,6 +391,8 @@ class SchemaKnowledge:
                 self.columns_added_now.add((tb, (d.get("ColumnDef") or {}).get("colname")))
             elif sub == "AT_DropColumn":
                 t.columns.pop(col, None)
+                for key in [k for k, v in self.fks.items() if k[0] == tb and col in v[0]]:
+                    self.fks.pop(key)  # PostgreSQL drops the foreign keys that use the column
                 self.proofs.get(tb, set()).discard(col)
                 for ix in [n for n in self.indexes.of(tb) if col in self.index_keys.get(n, ((),))[0]]:
                     self.index_keys.pop(ix)  # PostgreSQL drops the indexes that use the column
@@ -355,6 +416,10 @@ class SchemaKnowledge:
                     self.default_partitions[tb] = bare(part)
                 elif sub == "AT_DetachPartition" and part and self.default_partition(tb) == bare(part):
                     self.default_partitions[tb] = None
+                if part and sub == "AT_AttachPartition":
+                    self.parents[bare(part)] = tb
+                elif part:
+                    self.parents.pop(bare(part), None)
             elif sub == "AT_ValidateConstraint":
                 col2 = self.pending.pop((tb, col), None)
                 if col2:
@@ -368,6 +433,7 @@ class SchemaKnowledge:
                 self.indexes.pop(col, None)
                 self.index_keys.pop(col, None)
                 self.constraints.pop((tb, col), None)
+                self.fks.pop((tb, col), None)
                 self.gone_live_indexes.add(col)
 
     def _rename(self, node: dict) -> None:
@@ -382,6 +448,11 @@ class SchemaKnowledge:
                 self.indexes[ix] = (node.get("newname"), self.indexes[ix][1])
             for (tbl, con) in [k for k in self.constraints if k[0] == bare(name)]:
                 self.constraints[(node.get("newname"), con)] = self.constraints.pop((tbl, con))
+            new = node.get("newname")
+            self.fks = {((new if k[0] == bare(name) else k[0]), k[1]): (v[0], new if v[1] == bare(name) else v[1], v[2])
+                        for k, v in self.fks.items()}
+            self.parents = {(new if k == bare(name) else k): (new if v == bare(name) else v)
+                            for k, v in self.parents.items()}
             if bare(name) in self.created_now:
                 self.created_now.add(node.get("newname"))
         elif rt == "OBJECT_COLUMN" and name:
@@ -391,6 +462,10 @@ class SchemaKnowledge:
             if (bare(name), node.get("subname")) in self.columns_added_now:
                 self.columns_added_now.add((bare(name), node.get("newname")))
             old = node.get("subname")
+            tb = bare(name)
+            self.fks = {k: (tuple(node.get("newname") if c == old and k[0] == tb else c for c in v[0]), v[1],
+                            tuple(node.get("newname") if c == old and v[1] == tb else c for c in v[2]))
+                        for k, v in self.fks.items()}
             for ix in self.indexes.of(bare(name)):
                 shape = self.index_keys.get(ix)
                 if shape is not None and old in shape[0]:
@@ -422,6 +497,9 @@ class SchemaKnowledge:
                     self.index_keys.pop(ix, None)
                 for key in [k for k in self.constraints if k[0] == bare(n)]:
                     self.constraints.pop(key)
+                for key in [k for k, v in self.fks.items() if bare(n) in (k[0], v[1])]:
+                    self.fks.pop(key)
+                self.parents.pop(bare(n), None)
             elif rt == "OBJECT_INDEX":
                 self.indexes.pop(bare(n), None)
                 self.index_keys.pop(bare(n), None)

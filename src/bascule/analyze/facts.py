@@ -48,14 +48,19 @@ BLOCKS = {
 _ALTER_LOCKS = {
     "AT_ValidateConstraint": SUE,
     "AT_SetStatistics": SUE,
+    "AT_SetOptions": SUE, "AT_ResetOptions": SUE,  # ALTER COLUMN SET/RESET (n_distinct ...)
     "AT_ClusterOn": SUE,
     "AT_DropCluster": SUE,
     "AT_SetRelOptions": SUE,  # fillfactor, autovacuum_* and most storage parameters
     "AT_ResetRelOptions": SUE,
     "AT_EnableTrig": SRE, "AT_EnableAlwaysTrig": SRE, "AT_EnableReplicaTrig": SRE, "AT_DisableTrig": SRE,
     "AT_EnableTrigAll": SRE, "AT_DisableTrigAll": SRE, "AT_EnableTrigUser": SRE, "AT_DisableTrigUser": SRE,
-    "AT_AttachPartition": SUE,  # on the parent; the partition itself: ACCESS EXCLUSIVE
+    "AT_AttachPartition": SUE,  # on the parent (12+); the partition itself: ACCESS EXCLUSIVE
+    "AT_DetachPartitionFinalize": SUE,  # on the parent; the partition itself: ACCESS EXCLUSIVE
 }
+# Storage parameters that take ACCESS EXCLUSIVE even so (views', and these index access methods')
+_AE_RELOPTIONS = frozenset({"user_catalog_table", "security_barrier", "security_invoker", "check_option",
+                            "fastupdate", "gin_pending_list_limit", "buffering", "pages_per_range", "autosummarize"})
 _LOCK_STMT_MODES = {1: AS, 2: "RowShareLock", 3: RE, 4: SUE, 5: SHARE, 6: SRE, 7: EXCL, 8: AE}
 
 # Functions that are not volatile, so a DEFAULT using them is evaluated once when a column is
@@ -155,6 +160,35 @@ class Knowledge(Protocol):
     def index_table(self, index: str) -> str | None: ...
     def index_key_columns(self, index: str) -> list[str | None] | None: ...
     def func_volatility(self, name: str) -> str | None: ...
+    def column(self, table: str, column: str): ...
+    # optional (SchemaKnowledge has them): partitions, foreign keys, indexes and domain columns
+    def default_partition(self, table: str) -> str | None: ...
+    def partition_parent(self, table: str) -> str | None: ...
+    def fk_target(self, table: str, name: str) -> str | None: ...
+    def referenced_tables(self, table: str, columns=None) -> list[str]: ...
+    def referencing_tables(self, table: str, columns=None) -> list[str]: ...
+    def table_indexes(self, table: str) -> list[str]: ...
+    def domain_tables(self, name: str) -> list[str]: ...
+    def constraint_type(self, table: str, name: str) -> str | None: ...
+
+
+def _ask(known, method: str, *args):
+    """known.method(*args), or None when there is no knowledge or it cannot answer that question."""
+    fn = getattr(known, method, None) if known is not None else None
+    return fn(*args) if fn is not None else None
+
+
+def _on(arg) -> bool:
+    """A DefElem's boolean argument: absent means on; false/off/no/0 mean off."""
+    if not arg:
+        return True
+    if "String" in arg:
+        return arg["String"].get("sval", "").lower() not in ("false", "off", "no", "0")
+    if "Integer" in arg:
+        return arg["Integer"].get("ival", 0) != 0
+    if "Boolean" in arg:
+        return bool(arg["Boolean"].get("boolval"))
+    return True
 
 
 @dataclass
@@ -279,12 +313,15 @@ _TEXTLIKE = {"text", "varchar"}
 
 def binary_coercible(old: TypeRef, new: TypeRef) -> bool:
     """ALTER COLUMN TYPE old → new needs neither a rewrite nor a scan (PostgreSQL 9.2+): same type
-    with a looser limit, varchar ↔ text, cidr → inet, numeric with more precision and same scale."""
+    with a looser limit, varchar ↔ text, cidr → inet, numeric with more precision and same scale.
+    An array changes for free only to the same element type without a limit: any element conversion rewrites."""
     if old.array != new.array:
         return False
     o, n = old.name, new.name
     if o == n and old.mods == new.mods:
         return True
+    if new.array:
+        return o == n and not new.mods
     if o in _TEXTLIKE and n in _TEXTLIKE:
         if not new.mods:
             return True  # to text or unlimited varchar
@@ -294,7 +331,7 @@ def binary_coercible(old: TypeRef, new: TypeRef) -> bool:
     if o == n == "numeric":
         if not new.mods:
             return True
-        if old.mods and len(old.mods) == len(new.mods) and all(isinstance(m, int) for m in old.mods + new.mods):
+        if old.mods and all(isinstance(m, int) for m in old.mods + new.mods):
             p0, s0 = old.mods[0], old.mods[1] if len(old.mods) > 1 else 0
             p1, s1 = new.mods[0], new.mods[1] if len(new.mods) > 1 else 0
             return p1 >= p0 and s1 == s0
@@ -303,7 +340,12 @@ def binary_coercible(old: TypeRef, new: TypeRef) -> bool:
         return not new.mods or (bool(old.mods) and new.mods[0] >= old.mods[0])
     if (o, n) == ("cidr", "inet"):
         return True
-    if o == n in ("timestamp", "timestamptz", "time", "interval") and old.mods and not new.mods:
+    if o == n in ("timestamp", "timestamptz", "time", "timetz"):
+        # the same or more fractional digits (6 is the most; none written means 6)
+        p1 = new.mods[0] if new.mods else 6
+        return isinstance(p1, int) and (p1 >= 6 or (bool(old.mods) and isinstance(old.mods[0], int)
+                                                    and p1 >= old.mods[0]))
+    if o == n == "interval" and old.mods and not new.mods:
         return True
     return False
 
@@ -349,9 +391,15 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
     table = relkey(rel)
     if tag == "AlterTableStmt":
         if node.get("objtype") in ("OBJECT_INDEX",):
-            f.take(rel, SUE if all((c.get("AlterTableCmd") or {}).get("subtype") in ("AT_SetRelOptions",
-                                   "AT_ResetRelOptions", "AT_SetStatistics") for c in node.get("cmds") or ())
-                   else AE)
+            for cmd in node.get("cmds") or ():
+                c = cmd.get("AlterTableCmd") or {}
+                sub = c.get("subtype")
+                if sub == "AT_AttachPartition":  # the parent index: SHARE UPDATE EXCLUSIVE; the partition's: ACCESS EXCLUSIVE
+                    f.take(rel, SUE)
+                    f.take(((c.get("def") or {}).get("PartitionCmd") or {}).get("name"), AE)
+                else:
+                    f.take(rel, _relopts_lock(c) if sub in ("AT_SetRelOptions", "AT_ResetRelOptions")
+                           else SUE if sub == "AT_SetStatistics" else AE)
             return f
         _alter_table(f, node, table, version, known)
     elif tag == "CreateStmt":
@@ -369,9 +417,13 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                 if c.get("contype") == "CONSTR_FOREIGN":
                     f.take(c.get("pktable"), SRE)
         pb = node.get("partbound")
-        if pb and node.get("inhRelations"):  # CREATE TABLE ... PARTITION OF parent
-            for inh in node["inhRelations"]:
-                f.take(inh.get("RangeVar"), SUE if version >= 12 else AE)
+        for inh in node.get("inhRelations") or ():
+            # PARTITION OF: ACCESS EXCLUSIVE on the parent (every version, unlike ATTACH PARTITION) and on its
+            # DEFAULT partition, which is scanned for rows that belong in the new one; INHERITS: SHARE UPDATE EXCLUSIVE
+            f.take(inh.get("RangeVar"), AE if pb else SUE)
+            parent = relkey(inh.get("RangeVar"))
+            if pb and parent and not pb.get("is_default"):
+                _default_partition_checked(f, parent, known, "CREATE TABLE ... PARTITION OF")
     elif tag == "IndexStmt":
         concurrent = bool(node.get("concurrent"))
         f.take(rel, SUE if concurrent else SHARE)
@@ -399,9 +451,17 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                 why = "TRUNCATE removes every row" + (" (CASCADE: and every row of tables referencing it)"
                                                       if node.get("behavior") == "DROP_CASCADE" else "")
                 f.destroys.append(Effect(relkey(rv), why))
+        if node.get("behavior") == "DROP_CASCADE":  # and every table that references them, transitively
+            todo = [t for t in (relkey(r.get("RangeVar")) for r in node.get("relations") or ()) if t]
+            while todo:
+                for t in _ask(known, "referencing_tables", todo.pop()) or ():
+                    if t not in f.locks:
+                        f.take(t, AE)
+                        todo.append(t)
         f.data_change = True
     elif tag == "VacuumStmt":
-        full = any((o.get("DefElem") or {}).get("defname") == "full" for o in node.get("options") or ())
+        full = any((o.get("DefElem") or {}).get("defname") == "full" and _on(o["DefElem"].get("arg"))
+                   for o in node.get("options") or ())
         for r in node.get("rels") or ():
             rv = (r.get("VacuumRelation") or {}).get("relation")
             f.take(rv, AE if full else SUE)
@@ -409,11 +469,12 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                 f.rewrites.append(Effect(relkey(rv), "VACUUM FULL"))
     elif tag == "ClusterStmt":
         f.take(rel, AE)
+        if node.get("indexname"):
+            f.take(node["indexname"] if not (rel or {}).get("schemaname") else f"{rel['schemaname']}.{node['indexname']}", AE)
         if table:
             f.rewrites.append(Effect(table, "CLUSTER"))
     elif tag == "ReindexStmt":
-        concurrent = any((p.get("DefElem") or {}).get("defname") == "concurrently"
-                         and (p["DefElem"].get("arg") is None or "false" not in json.dumps(p["DefElem"]["arg"]))
+        concurrent = any((p.get("DefElem") or {}).get("defname") == "concurrently" and _on(p["DefElem"].get("arg"))
                          for p in node.get("params") or ())
         if node.get("kind") == "REINDEX_OBJECT_INDEX" and table:
             # the index's table: SHARE (SUE concurrently); the index itself: ACCESS EXCLUSIVE
@@ -422,12 +483,32 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                 f.take(rel, AE)
             table = owner or table
         f.take(table, SUE if concurrent else SHARE)
+        if node.get("kind") == "REINDEX_OBJECT_TABLE" and table and not concurrent:
+            for ix in _ask(known, "table_indexes", table) or ():  # each index: ACCESS EXCLUSIVE while rebuilt
+                f.take(ix, AE)
         if table and not concurrent:
             f.index_builds.append(Effect(table, f"REINDEX {node.get('kind', '').removeprefix('REINDEX_OBJECT_')}"))
     elif tag == "CreateTrigStmt":
         f.take(rel, SRE)
+    elif tag in ("CreatePolicyStmt", "AlterPolicyStmt"):
+        f.take(node.get("table"), AE)
+    elif tag == "AlterObjectSchemaStmt" and rel:
+        f.take(rel, AE)
+    elif tag == "CommentStmt" and node.get("objtype") in _COMMENT_SUE:
+        nm = names_of(((node.get("object") or {}).get("List") or {}).get("items"))
+        if node.get("objtype") == "OBJECT_COLUMN":
+            nm = nm[:-1]
+        if nm:
+            f.take(".".join(nm), SUE)
+    elif tag == "CreateStatsStmt":
+        for r in node.get("relations") or ():
+            f.take(r.get("RangeVar"), SUE)
+    elif tag == "AlterSeqStmt":
+        f.take(node.get("sequence"), SRE)  # nextval() waits
+    elif tag == "AlterDomainStmt":
+        _alter_domain(f, node, known)
     elif tag == "RenameStmt":
-        _rename(f, node, table)
+        _rename(f, node, table, version)
     elif tag == "RuleStmt":
         f.take(rel, AE)
     elif tag == "LockStmt":
@@ -443,6 +524,8 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
     elif tag in ("CreateEnumStmt", "CreateDomainStmt", "CreateSeqStmt", "ViewStmt", "CreateFunctionStmt",
                  "CreateSchemaStmt", "CreateExtensionStmt", "CompositeTypeStmt", "CreateTableAsStmt"):
         f.additive = True
+        if tag == "ViewStmt" and node.get("replace"):
+            f.take(node.get("view"), AE)  # OR REPLACE of an existing view
         if tag == "CreateTableAsStmt":
             into = (node.get("into") or {}).get("rel")
             if relkey(into):
@@ -462,6 +545,10 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
         c = cmd.get("AlterTableCmd", {})
         sub = c.get("subtype")
         mode = _ALTER_LOCKS.get(sub, AE)
+        if sub in ("AT_SetRelOptions", "AT_ResetRelOptions"):
+            mode = _relopts_lock(c)
+        elif sub == "AT_AttachPartition" and version < 12:
+            mode = AE
         d = c.get("def") or {}
         col = c.get("name")
         if not table:
@@ -482,6 +569,27 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
                 f.rewrites.append(Effect(table, reason, col, certain, cd.get("location")))
             if narrow:
                 f.breaking.append(Effect(table, f"narrows column {col} to {new}", col))
+            # a foreign key on the column (either end) is re-created: ACCESS EXCLUSIVE on the other table, and
+            # after a rewrite the referencing rows are checked again
+            for other in _ask(known, "referenced_tables", table, [col]) or ():
+                f.take(other, AE)
+            for other in _ask(known, "referencing_tables", table, [col]) or ():
+                f.take(other, AE)
+                if reason:
+                    f.scans.append(Effect(other, f"SET DATA TYPE of {table}.{col} checks the foreign keys of {other} "
+                                          "that reference it again", certain=False))
+        elif sub == "AT_SetExpression":  # PostgreSQL 17+: a stored generated column is recomputed
+            gen = getattr(_ask(known, "column", table, col), "generated", None)
+            if version < 18 or gen != "v":
+                f.rewrites.append(Effect(table, f"SET EXPRESSION on {col} recomputes every row", col,
+                                         certain=version < 18 or gen == "s"))
+        elif sub == "AT_DropConstraint":
+            ct = _ask(known, "constraint_type", table, col)
+            if ct == "CONSTR_FOREIGN":  # its triggers on the referenced table go too
+                f.take(_ask(known, "fk_target", table, col), AE)
+            elif ct in ("CONSTR_PRIMARY", "CONSTR_UNIQUE") and c.get("behavior") == "DROP_CASCADE":
+                for other in _ask(known, "referencing_tables", table) or ():
+                    f.take(other, AE)
         elif sub == "AT_SetNotNull":
             if version >= 12 and known is not None and known.has_not_null_proof(table, col):
                 pass  # a validated CHECK (col IS NOT NULL) lets PostgreSQL 12+ skip the scan
@@ -495,6 +603,8 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
         elif sub == "AT_DropColumn":
             f.breaking.append(Effect(table, f"DROP COLUMN {col}: code that reads or writes it fails", col))
             f.destroys.append(Effect(table, f"DROP COLUMN {col} deletes its data", col))
+            for other in _ask(known, "referenced_tables", table, [col]) or ():
+                f.take(other, AE)  # its foreign keys are dropped with it
         elif sub in ("AT_SetAccessMethod",):
             f.rewrites.append(Effect(table, "SET ACCESS METHOD"))
         elif sub == "AT_SetTableSpace":
@@ -510,16 +620,61 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
             if part:
                 f.scans.append(Effect(part, "ATTACH PARTITION checks every row of the partition unless a "
                                       "validated CHECK constraint already proves the bound", certain=False))
-        elif sub == "AT_DetachPartition":
+            if not (pc.get("bound") or {}).get("is_default"):
+                _default_partition_checked(f, table, known, "ATTACH PARTITION")
+        elif sub in ("AT_DetachPartition", "AT_DetachPartitionFinalize"):
             pc = d.get("PartitionCmd") or {}
             concurrent = pc.get("concurrent")
-            mode = SUE if concurrent else AE
-            f.take(pc.get("name"), SUE if concurrent else AE)
+            if sub == "AT_DetachPartition":
+                mode = SUE if concurrent else AE
+            # the partition: ACCESS EXCLUSIVE, CONCURRENTLY too (in its second transaction, once earlier
+            # queries on the parent are done); plainly, the DEFAULT partition as well (its bound changes)
+            f.take(pc.get("name"), AE)
+            default = _ask(known, "default_partition", table)
+            if sub == "AT_DetachPartition" and not concurrent and default and bare(default) != bare(relkey(pc.get("name")) or ""):
+                f.take(default, AE)
             if concurrent:
                 f.transactional = False
+        elif sub == "AT_AddInherit":
+            f.take(d.get("RangeVar"), SUE)  # the new parent
         elif sub == "AT_ValidateConstraint":
             pass
         f.take(rel, mode)
+
+
+def _relopts_lock(cmd: dict) -> str:
+    """SET/RESET (storage parameters): SHARE UPDATE EXCLUSIVE, unless one of them needs ACCESS EXCLUSIVE."""
+    items = ((cmd.get("def") or {}).get("List") or {}).get("items") or ()
+    names = {(i.get("DefElem") or {}).get("defname") for i in items}
+    return AE if names & _AE_RELOPTIONS else SUE
+
+
+def _default_partition_checked(f: StatementFacts, parent: str, known: Knowledge | None, what: str) -> None:
+    """A new partition's rows must not be in the parent's DEFAULT partition: ACCESS EXCLUSIVE on it, and a
+    scan unless its constraints prove it."""
+    default = _ask(known, "default_partition", parent)
+    if default:
+        f.take(default, AE)
+        f.scans.append(Effect(default, f"{what} checks every row of the DEFAULT partition {default} unless a "
+                              "validated CHECK constraint proves none belongs to the new partition", certain=False))
+
+
+# COMMENT ON these takes SHARE UPDATE EXCLUSIVE on the relation (on a constraint or trigger: ACCESS SHARE)
+_COMMENT_SUE = frozenset({"OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_INDEX", "OBJECT_SEQUENCE",
+                          "OBJECT_FOREIGN_TABLE", "OBJECT_COLUMN"})
+
+
+def _alter_domain(f: StatementFacts, node: dict, known: Knowledge | None) -> None:
+    """ADD CONSTRAINT (without NOT VALID), VALIDATE CONSTRAINT and SET NOT NULL check every column of the domain,
+    in every table, under SHARE."""
+    sub = node.get("subtype")
+    con = (node.get("def") or {}).get("Constraint") or {}
+    if not (sub in ("O", "V") or (sub == "C" and not con.get("skip_validation"))):
+        return
+    names = names_of(node.get("typeName"))
+    for t in _ask(known, "domain_tables", names[-1]) if names else ():
+        f.take(t, SHARE)
+        f.scans.append(Effect(t, f"ALTER DOMAIN {'.'.join(names)} checks every value of the domain in {t}"))
 
 
 def _add_column(f: StatementFacts, table: str, cd: dict, known: Knowledge | None, version: int) -> None:
@@ -611,11 +766,11 @@ def _add_constraint(f: StatementFacts, table: str, con: dict, known: Knowledge |
                                   location=loc))
 
 
-def _rename(f: StatementFacts, node: dict, table: str | None) -> None:
+def _rename(f: StatementFacts, node: dict, table: str | None, version: int = NEWEST) -> None:
     rt = node.get("renameType")
     rel = node.get("relation")
     if rt == "OBJECT_INDEX":
-        f.take(rel, SUE)
+        f.take(rel, SUE if version >= 12 else AE)
         return
     f.take(rel, AE)
     if not table:
@@ -662,6 +817,17 @@ def _drop(f: StatementFacts, node: dict, known: Knowledge | None) -> None:
     if rt in _DROP_REL:
         for n in names:
             f.take(n, AE)
+            if rt == "OBJECT_TABLE":
+                # a partition: its parent (and the parent's DEFAULT partition); foreign keys: the tables they
+                # reference (their triggers go), and with CASCADE the tables that reference it
+                parent = _ask(known, "partition_parent", n)
+                if parent:
+                    f.take(parent, AE)
+                    f.take(_ask(known, "default_partition", parent), AE)
+                for other in _ask(known, "referenced_tables", n) or ():
+                    f.take(other, AE)
+                for other in (_ask(known, "referencing_tables", n) or ()) if cascade else ():
+                    f.take(other, AE)
             f.breaking.append(Effect(n, f"DROP {_DROP_REL[rt]}"))
             if rt in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
                 f.destroys.append(Effect(n, f"DROP {_DROP_REL[rt]} deletes its rows" + (" (CASCADE)" if cascade else "")))
@@ -672,6 +838,11 @@ def _drop(f: StatementFacts, node: dict, known: Knowledge | None) -> None:
             f.take(tbl or n, SUE if concurrent else AE)
         if concurrent:
             f.transactional = False
+    elif rt in ("OBJECT_TRIGGER", "OBJECT_RULE", "OBJECT_POLICY"):  # name ON table: ACCESS EXCLUSIVE on the table
+        for obj in node.get("objects") or ():
+            nm = names_of((obj.get("List") or {}).get("items"))
+            if len(nm) > 1:
+                f.take(".".join(nm[:-1]), AE)
     elif rt == "OBJECT_SCHEMA":
         for n in names:
             f.breaking.append(Effect(n, "DROP SCHEMA" + (" CASCADE" if cascade else "")))

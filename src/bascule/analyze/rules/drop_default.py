@@ -28,7 +28,8 @@ def check(s):
             yield s.finding(RULE, f"DROP DEFAULT on {table}.{col}, a NOT NULL column added by this migration: "
                                   f"inserts from running code, which does not know {col}, now fail", table=table)
             continue
-        then = "fail (the column is NOT NULL)" if not_null else "store NULL (or fail if the column is NOT NULL)"
+        then = ("fail (the column is NOT NULL)" if not_null else
+                "store NULL (or fail if the column is NOT NULL)" if known is None else "store NULL")
         yield s.finding(RULE, f"DROP DEFAULT on {table}.{col}: inserts from running code that leave {col} out "
                               f"now {then}", table=table)
 

@@ -4,7 +4,7 @@ server) that existed before the migration."""
 
 from __future__ import annotations
 
-from bascule.analyze.facts import AE
+from bascule.analyze.facts import AE, names_of
 from bascule.analyze.model import Rule
 from bascule.analyze.rules._objects import created_here, label, named
 
@@ -47,6 +47,27 @@ _CASCADE_DEFAULT = "everything that depends on it (views, column defaults, trigg
 _RELATIONS = ("OBJECT_SEQUENCE", "OBJECT_VIEW", "OBJECT_MATVIEW")
 
 
+def _made(st, rt: str) -> str | None:
+    """The key (as `named` gives it) of the object of type `rt` that statement `st` creates, OR REPLACE included."""
+    node = st.node or {}
+    if rt == "OBJECT_VIEW" and st.kind == "ViewStmt":
+        return (node.get("view") or {}).get("relname")
+    if rt == "OBJECT_MATVIEW" and st.kind == "CreateTableAsStmt" and node.get("objtype") == "OBJECT_MATVIEW":
+        into = node.get("into") or {}
+        return None if into.get("skipData") else (into.get("rel") or {}).get("relname")  # WITH NO DATA: unreadable
+    if rt in ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE") and st.kind == "CreateFunctionStmt":
+        return (names_of(node.get("funcname")) or [None])[-1]
+    if rt == "OBJECT_TRIGGER" and st.kind == "CreateTrigStmt":
+        return f"{(node.get('relation') or {}).get('relname')}.{node.get('trigname')}"
+    return None
+
+
+def _recreated(s, rt: str, key: str) -> bool:
+    """A later statement of the same transaction creates the object again under its name (the usual way to change
+    a view's columns or a function's signature): no other session ever sees it missing."""
+    return s.transactional and any(_made(st, rt) == key for st in s.statements[s.st.index + 1:])
+
+
 def check(s):
     node = s.node
     rt = node.get("removeType", "")
@@ -59,6 +80,8 @@ def check(s):
         if (table and s.is_new(table)) or created_here(s, rt, key):
             continue
         if rt in _RELATIONS and s.is_new(name):
+            continue
+        if not cascade and _recreated(s, rt, key):
             continue
         what = f"DROP {label(rt)} {name}"
         extra = f" (CASCADE: {_CASCADE.get(rt, _CASCADE_DEFAULT)})" if cascade else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import SERIAL, SRE, constraint_defs, relkey, type_ref
+from bascule.analyze.facts import AE, SERIAL, SRE, bare, constraint_defs, relkey, type_ref
 from bascule.analyze.model import Rule
 
 
@@ -40,9 +40,17 @@ def check(s):
         else:
             continue
         ref = relkey(con.get("pktable")) or "the referenced table"
-        f = s.finding(RULE, f"{what} on {table} checks every row of {table} while holding SHARE ROW EXCLUSIVE "
-                              f"on {table} and {ref}: writes to both wait until it commits",
-                        table=table, location=con.get("location"), lock=SRE)
+        own = next((m for t, m in s.facts.locks.items() if bare(t) == bare(table)), SRE)
+        if own == AE:  # ADD COLUMN, or another subcommand of the statement, takes more than the key needs
+            held = (f"ACCESS EXCLUSIVE on {table} and SHARE ROW EXCLUSIVE on "
+                    f"{ref}: reads and writes of {table} and writes to {ref} wait"
+                    if bare(ref) != bare(table) else f"ACCESS EXCLUSIVE on {table}: reads and writes of it wait")
+        elif bare(ref) == bare(table):  # a self-referencing key: one table, one lock
+            held = f"SHARE ROW EXCLUSIVE on {table}: writes to it wait"
+        else:
+            held = f"SHARE ROW EXCLUSIVE on {table} and {ref}: writes to both wait"
+        f = s.finding(RULE, f"{what} on {table} checks every row of {table} while holding {held} until it commits",
+                        table=table, location=con.get("location"), lock=own)
         if f is not None and sub == "AT_AddColumn":
             f.fixable = False  # --fix rewrites the ADD CONSTRAINT form only
         yield f
