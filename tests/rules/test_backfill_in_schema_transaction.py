@@ -65,3 +65,17 @@ def test_reported_once_per_table_and_direction():
     sql = ("ALTER TABLE t ADD COLUMN b int;\nUPDATE t SET b = 1 WHERE id < 100;\nUPDATE t SET b = 1 WHERE id >= 100;\n"
            "ALTER TABLE t ALTER COLUMN b SET NOT NULL;\nUPDATE u SET a = 1;")
     assert [f.line for f in hits(sql, "B305")] == [2, 4]
+
+
+def test_table_locked_explicitly_before_the_backfill():
+    # sourcegraph: LOCK TABLE, de-duplicate, then ADD UNIQUE; the backfill already ran under ACCESS EXCLUSIVE
+    # (B117 says so), and the ALTER TABLE waits for no lock it does not hold
+    sql = ("LOCK TABLE external_service_repos;\nDELETE FROM external_service_repos WHERE id IN (SELECT 1);\n"
+           "ALTER TABLE external_service_repos ADD CONSTRAINT u UNIQUE (repo_id, external_service_id);")
+    assert not fires(sql, "B305")
+    assert fires(sql, "B117")
+
+
+def test_lock_on_another_table_does_not_hide_it():
+    sql = "LOCK TABLE other;\nUPDATE t SET b = 1 WHERE a > 0;\nALTER TABLE t ADD CONSTRAINT u UNIQUE (b);"
+    assert fires(sql, "B305")

@@ -91,3 +91,21 @@ def test_not_for_the_not_null_proof_once_the_column_is_not_null():
     assert not fires(sql, "B213", transaction="never")
     # without the SET NOT NULL the CHECK was the only guarantee: still reported
     assert fires(sql.replace("ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n", ""), "B213", transaction="never")
+
+
+def test_constraint_of_a_table_dropped_later_in_the_transaction():
+    # formbricks (Prisma): "DropForeignKey" statements come before the DROP TABLE of the same table
+    sql = ('ALTER TABLE "Event" DROP CONSTRAINT "Event_sessionId_fkey";\n'
+           'ALTER TABLE "Session" DROP CONSTRAINT "Session_personId_fkey";\n'
+           'DROP TABLE "Event";\nDROP TABLE "Session";')
+    assert not fires(sql, "B213")
+
+
+@pytest.mark.parametrize("sql, kw", [
+    # another table is dropped: the constraint's table stays
+    ('ALTER TABLE "Event" DROP CONSTRAINT "Event_sessionId_fkey";\nDROP TABLE "Session";', {}),
+    # outside a transaction, rows can be written between the two statements
+    ('ALTER TABLE "Event" DROP CONSTRAINT "Event_sessionId_fkey";\nDROP TABLE "Event";', {"transaction": "never"}),
+])
+def test_dropped_table_that_still_fires(sql, kw):
+    assert fires(sql, "B213", **kw)

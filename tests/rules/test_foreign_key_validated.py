@@ -71,3 +71,31 @@ def test_lock_named_is_the_statements_own_when_stronger():
     assert f.lock == "AccessExclusiveLock"
     assert "ACCESS EXCLUSIVE on orders and SHARE ROW EXCLUSIVE on users" in f.message
     assert "reads and writes of orders" in f.message
+
+
+def test_key_on_a_column_added_by_the_migration_suggests_references_on_add_column():
+    # cal.com, coder: ADD COLUMN, then ADD CONSTRAINT ... FOREIGN KEY in a second statement. PostgreSQL scans the
+    # table for the second (all NULL), but ADD COLUMN ... REFERENCES skips the check (checked on PostgreSQL 18)
+    sql = ('ALTER TABLE "EventType" ADD COLUMN "creatorId" INTEGER;\n'
+           'ALTER TABLE "EventType" ADD CONSTRAINT "EventType_creatorId_fkey" FOREIGN KEY ("creatorId") '
+           'REFERENCES "users"("id") ON DELETE SET NULL;')
+    f, = hits(sql, "B105")
+    assert "creatorId was added by this migration without a default" in f.message
+    assert "REFERENCES in that ADD COLUMN" in f.message
+
+
+@pytest.mark.parametrize("first", [
+    'ALTER TABLE "EventType" ADD COLUMN "creatorId" INTEGER DEFAULT 1;\n',  # a default: every row is checked anyway
+    "",  # a column from before the migration
+])
+def test_no_add_column_hint_otherwise(first):
+    f, = hits(first + 'ALTER TABLE "EventType" ADD CONSTRAINT fk FOREIGN KEY ("creatorId") REFERENCES users (id);',
+              "B105")
+    assert "added by this migration" not in f.message
+
+
+def test_no_add_column_hint_after_a_backfill():
+    sql = ("ALTER TABLE orders ADD COLUMN user_id bigint;\nUPDATE orders SET user_id = 1 WHERE id < 10;\n"
+           "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);")
+    f, = hits(sql, "B105")
+    assert "added by this migration" not in f.message

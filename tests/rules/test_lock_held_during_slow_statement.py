@@ -74,3 +74,30 @@ def test_suppression_with_reason():
     sql = ("ALTER TABLE t ADD COLUMN b int;\n"
            "CREATE INDEX u_n ON u (n); -- bascule:ignore B117 u has 50 rows")
     assert not fires(sql, "B117", before=BEFORE)
+
+
+def test_uncertain_rewrite_is_a_warning_that_says_may():
+    # kestra V1_57: the old type of task_id is unknown to bascule; widening varchar needs no rewrite at all
+    sql = "ALTER TABLE logs ALTER COLUMN task_id TYPE VARCHAR(256);\nALTER TABLE metrics ALTER COLUMN task_id TYPE VARCHAR(256);"
+    f, = hits(sql, "B117")
+    assert f.severity == "warning" and "may rewrite metrics" in f.message
+
+
+def test_known_rewrite_is_still_an_error():
+    sql = "ALTER TABLE logs ALTER COLUMN task_id TYPE VARCHAR(256);\nALTER TABLE u ALTER COLUMN n TYPE bigint;"
+    f, = hits(sql, "B117", before=BEFORE)
+    assert f.severity == "error" and "rewrites u" in f.message and "may" not in f.message
+
+
+def test_dropped_index_of_an_unknown_table_is_named_as_its_table():
+    # coder 000119: the index's table is not known to bascule; PostgreSQL locks that table, not "the index"
+    sql = "DROP INDEX IF EXISTS workspace_proxies_name_idx;\nCREATE UNIQUE INDEX p ON workspace_proxies (lower(name));"
+    f, = hits(sql, "B117")
+    assert "the table of index workspace_proxies_name_idx (since line 1) is still locked" in f.message
+    assert "every read and write of the table of index workspace_proxies_name_idx waits" in f.message
+
+
+def test_dropped_index_of_a_known_table_names_the_table():
+    sql = "DROP INDEX u_n_old;\nCREATE INDEX u_n ON u (n);"
+    f, = hits(sql, "B117", before=BEFORE + ["CREATE INDEX u_n_old ON u (n, id);"])
+    assert f.message.startswith("u (since line 1)")

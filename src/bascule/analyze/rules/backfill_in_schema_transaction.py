@@ -104,6 +104,9 @@ def check(s):
     if first is not None and first[0] < s.st.index and \
             next((e[0] for e in schema.get(bare(table), ()) if e[0] > first[0]), None) == s.st.index:
         _, line, verb = first
+        changes = {e[0] for e in schema.get(bare(table), ())}
+        if any(bare(t) == bare(table) and i < first[0] and i not in changes for t, (_m, i, _l) in s.held.items()):
+            return  # LOCK TABLE before the backfill: it ran under ACCESS EXCLUSIVE already (B117), nothing new waits
         yield s.finding(RULE, f"{_label(kind, node)} on {table} runs in the same transaction as the {verb} on "
                               f"line {line}: every row the backfill changed stays locked while this statement "
                               f"waits for and holds {_mode_name(mode)} on {table}, until commit",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import bare, relkey
+from bascule.analyze.facts import bare, dropped_names, relkey
 from bascule.analyze.model import Rule
 
 _WHAT = {
@@ -37,12 +37,21 @@ def _added_again(s, table: str, name: str) -> bool:
     return False
 
 
+def _table_dropped_later(s, table: str) -> bool:
+    """A later statement of the migration drops the table itself (Prisma drops a table's foreign keys first):
+    no row can be written to it any more, so losing the constraint promises nothing less."""
+    name = bare(table)
+    return any(st.kind == "DropStmt" and (st.node or {}).get("removeType") == "OBJECT_TABLE"
+               and any(bare(n) == name for n in dropped_names(st.node or {}))
+               for st in s.statements[s.st.index + 1:])
+
+
 def check(s):
     node = s.node
     if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
         return
     table = relkey(node.get("relation"))
-    if not table or s.is_new(table):
+    if not table or s.is_new(table) or (s.transactional and _table_dropped_later(s, table)):
         return
     for cmd in node.get("cmds") or ():
         c = cmd.get("AlterTableCmd") or {}

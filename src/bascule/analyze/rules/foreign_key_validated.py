@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import AE, SERIAL, SRE, bare, constraint_defs, relkey, type_ref
+from bascule.analyze.facts import AE, SERIAL, SRE, bare, constraint_defs, names_of, relkey, type_ref
 from bascule.analyze.model import Rule
 
 
@@ -17,6 +17,13 @@ def _column_fk_validated(cd: dict) -> dict | None:
     if any(c.get("contype") in ("CONSTR_DEFAULT", "CONSTR_GENERATED") for c in cons) or (t and t.name in SERIAL):
         return fk
     return None
+
+
+def _written_before(s, table: str) -> bool:
+    """An earlier statement of the migration changes rows of the table (a backfill of the new column)."""
+    return any(st.kind in ("UpdateStmt", "InsertStmt", "MergeStmt", "CopyStmt")
+               and bare(relkey((st.node or {}).get("relation")) or "") == bare(table)
+               for st in s.statements[:s.st.index])
 
 
 def check(s):
@@ -49,8 +56,16 @@ def check(s):
             held = f"SHARE ROW EXCLUSIVE on {table}: writes to it wait"
         else:
             held = f"SHARE ROW EXCLUSIVE on {table} and {ref}: writes to both wait"
-        f = s.finding(RULE, f"{what} on {table} checks every row of {table} while holding {held} until it commits",
-                        table=table, location=con.get("location"), lock=own)
+        msg = f"{what} on {table} checks every row of {table} while holding {held} until it commits"
+        cols = names_of(con.get("fk_attrs"))
+        added = s.known.column(table, cols[0]) if len(cols) == 1 else None
+        if sub == "AT_AddConstraint" and added is not None and not added.has_default \
+                and s.known.is_new_column(table, cols[0]) and not _written_before(s, table):
+            # Prisma and hand-written migrations add the column, then the key: the column is all NULL, and
+            # ADD COLUMN ... REFERENCES would have skipped the check entirely
+            msg += (f"; {cols[0]} was added by this migration without a default (all NULL): declaring REFERENCES in "
+                    "that ADD COLUMN instead skips the check")
+        f = s.finding(RULE, msg, table=table, location=con.get("location"), lock=own)
         if f is not None and sub == "AT_AddColumn":
             f.fixable = False  # --fix rewrites the ADD CONSTRAINT form only
         yield f
