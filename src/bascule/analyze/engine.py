@@ -58,10 +58,12 @@ class MigrationSummary:
     statements: int
     rewrites: list[str] = field(default_factory=list)
     report: bool = True
+    strongest_tables: list[str] = field(default_factory=list)  # every table taking the strongest mode
 
     def to_dict(self) -> dict:
         return {"migration": self.label, "path": self.path, "classification": self.classification,
-                "strongest_lock": ({"mode": self.strongest_lock[0], "table": self.strongest_lock[1]}
+                "strongest_lock": ({"mode": self.strongest_lock[0], "table": self.strongest_lock[1],
+                                    "tables": self.strongest_tables or [self.strongest_lock[1]]}
                                    if self.strongest_lock else None),
                 "transactional": self.transactional, "statements": self.statements, "rewrites": self.rewrites}
 
@@ -243,6 +245,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
         held: dict[str, tuple[str, int, int]] = {}
         all_facts: list[StatementFacts] = []
         strongest: tuple[str, str] | None = None
+        strongest_tables: list[str] = []
         classes: set[str] = set()
         rewrites: list[str] = []
         vnum = version * 10000
@@ -275,6 +278,9 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
                     continue
                 if strongest is None or RANK[mode] > RANK[strongest[0]]:
                     strongest = (mode, table)
+                    strongest_tables = [table]
+                elif mode == strongest[0] and table not in strongest_tables:
+                    strongest_tables.append(table)
             if any(not known.is_new(e.table) for e in facts.breaking) or facts.destroys:
                 classes.add("breaking")
             if facts.data_change:
@@ -296,7 +302,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
             classes.add("non-breaking")
         order = ["breaking", "non-breaking", "data migration"]
         summaries.append(MigrationSummary(unit.label, unit.path, [c for c in order if c in classes], strongest,
-                                          transactional, len(stmts), rewrites, unit.report))
+                                          transactional, len(stmts), rewrites, unit.report, strongest_tables))
         findings.extend(out)
     findings = apply_suppressions(findings, [u for u in units if u.report], registry.SUPPRESSION)
     for f in findings:

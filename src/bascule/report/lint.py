@@ -47,7 +47,8 @@ def render_text(result: LintResult, sources: dict[str, list[str]] | None = None,
     out.append("")
     width = max((len(m.label) for m in result.migrations), default=0)
     for m in result.migrations:
-        lock = (f"strongest lock: {lock_name(m.strongest_lock[0])} on {m.strongest_lock[1]}"
+        lock = (f"strongest lock: {lock_name(m.strongest_lock[0])} on "
+                f"{', '.join(m.strongest_tables or [m.strongest_lock[1]])}"
                 if m.strongest_lock else "no lock on an existing table")
         out.append(f"  {m.label:<{width}}  [{', '.join(m.classification)}]  {lock}"
                    + ("" if m.transactional else "  (runs statement by statement)"))
