@@ -47,6 +47,15 @@ def _not_null_column(expr) -> str | None:
     return fields[-1] if len(fields) == 1 else None
 
 
+def _not_null_columns(expr) -> tuple:
+    """Every col of a `col IS NOT NULL` that the CHECK expression implies: itself, or a term of an AND."""
+    be = expr.get("BoolExpr") if isinstance(expr, dict) else None
+    if be and be.get("boolop") == "AND_EXPR":
+        return tuple(dict.fromkeys(c for a in be.get("args") or () for c in _not_null_columns(a)))
+    col = _not_null_column(expr)
+    return (col,) if col else ()
+
+
 class IndexMap(dict):
     """index name → (table, unique), with a reverse map table → index names kept in step, so the
     per-table questions do not scan every index the migrations ever built."""
@@ -92,6 +101,7 @@ class SchemaKnowledge:
         self.proofs: dict[str, set[str]] = {}  # table → columns with a validated CHECK (col IS NOT NULL)
         self.pending: dict[tuple[str, str], str] = {}  # (table, constraint) NOT VALID → column
         self.check_names: dict[tuple[str, str], str] = {}  # (table, constraint) validated → column
+        self.check_cols: dict[tuple[str, str], tuple] = {}  # (table, constraint) → every column it proves
         self.domains: dict[str, bool] = {}
         self.funcs: dict[str, str] = {}
         self.enums: dict[str, list[str]] = {}
@@ -361,13 +371,15 @@ class SchemaKnowledge:
         elif ct == "CONSTR_CHECK" and con.get("conname"):
             self.constraints[(t.name, con["conname"])] = ct
         if ct == "CONSTR_CHECK":
-            col = _not_null_column(con.get("raw_expr"))
-            if col:
+            cols = _not_null_columns(con.get("raw_expr"))
+            if cols:
+                col = cols[0]
                 key = (t.name, con.get("conname") or "")
+                self.check_cols[key] = cols
                 if con.get("skip_validation"):
                     self.pending[key] = col
                 else:
-                    self.proofs.setdefault(t.name, set()).add(col)
+                    self.proofs.setdefault(t.name, set()).update(cols)
                     self.check_names[key] = col
 
     def _alter(self, node: dict) -> None:
@@ -423,13 +435,17 @@ class SchemaKnowledge:
             elif sub == "AT_ValidateConstraint":
                 col2 = self.pending.pop((tb, col), None)
                 if col2:
-                    self.proofs.setdefault(tb, set()).add(col2)
+                    self.proofs.setdefault(tb, set()).update(self.check_cols.get((tb, col), (col2,)))
                     self.check_names[(tb, col)] = col2
             elif sub == "AT_DropConstraint":
                 col2 = self.check_names.pop((tb, col), None)
                 self.pending.pop((tb, col), None)
-                if col2 and not any(k[0] == tb and v == col2 for k, v in self.check_names.items()):
-                    self.proofs.get(tb, set()).discard(col2)
+                gone = self.check_cols.pop((tb, col), (col2,) if col2 else ())
+                if col2:
+                    kept = {c for k, v in self.check_names.items() if k[0] == tb for c in self.check_cols.get(k, (v,))}
+                    for c in gone:
+                        if c not in kept:
+                            self.proofs.get(tb, set()).discard(c)
                 self.indexes.pop(col, None)
                 self.index_keys.pop(col, None)
                 self.constraints.pop((tb, col), None)

@@ -424,6 +424,8 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
             parent = relkey(inh.get("RangeVar"))
             if pb and parent and not pb.get("is_default"):
                 _default_partition_checked(f, parent, known, "CREATE TABLE ... PARTITION OF")
+            if pb and parent:
+                _partition_foreign_keys(f, parent, known)
     elif tag == "IndexStmt":
         concurrent = bool(node.get("concurrent"))
         f.take(rel, SUE if concurrent else SHARE)
@@ -622,6 +624,7 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
                                       "validated CHECK constraint already proves the bound", certain=False))
             if not (pc.get("bound") or {}).get("is_default"):
                 _default_partition_checked(f, table, known, "ATTACH PARTITION")
+            _partition_foreign_keys(f, table, known)
         elif sub in ("AT_DetachPartition", "AT_DetachPartitionFinalize"):
             pc = d.get("PartitionCmd") or {}
             concurrent = pc.get("concurrent")
@@ -635,6 +638,7 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
                 f.take(default, AE)
             if concurrent:
                 f.transactional = False
+            _partition_foreign_keys(f, table, known)
         elif sub == "AT_AddInherit":
             f.take(d.get("RangeVar"), SUE)  # the new parent
         elif sub == "AT_ValidateConstraint":
@@ -657,6 +661,13 @@ def _default_partition_checked(f: StatementFacts, parent: str, known: Knowledge 
         f.take(default, AE)
         f.scans.append(Effect(default, f"{what} checks every row of the DEFAULT partition {default} unless a "
                               "validated CHECK constraint proves none belongs to the new partition", certain=False))
+
+
+def _partition_foreign_keys(f: StatementFacts, parent: str, known: Knowledge | None) -> None:
+    """A partition gains (or loses) the partitioned table's foreign keys, and their triggers on the referenced
+    tables: SHARE ROW EXCLUSIVE on those, as for ADD FOREIGN KEY."""
+    for other in _ask(known, "referenced_tables", parent) or ():
+        f.take(other, SRE)
 
 
 # COMMENT ON these takes SHARE UPDATE EXCLUSIVE on the relation (on a constraint or trigger: ACCESS SHARE)
