@@ -51,8 +51,8 @@ RULE = Rule(
         "partition. The change itself is quick, but it must first wait for every query running on any partition, and "
         "every query on the partitioned table queues behind it until it commits.",
     fix="PostgreSQL 14+: ALTER TABLE parent DETACH PARTITION part CONCURRENTLY. It takes SHARE UPDATE EXCLUSIVE on "
-        "the parent (reads and writes continue) and waits for running queries in between two internal "
-        "transactions. It cannot run in a transaction block (bascule runs such a statement on its own) and is refused "
+        "the parent (reads and writes continue), waits for running queries in between two internal transactions, "
+        "and only at the end takes ACCESS EXCLUSIVE on the partition being detached. It cannot run in a transaction block (bascule runs such a statement on its own) and is refused "
         "when the partitioned table has a DEFAULT partition. If it is interrupted, finish it with DETACH PARTITION "
         "part FINALIZE.",
     alter_subtypes=frozenset({"AT_DetachPartition"}),
