@@ -154,9 +154,13 @@ def test_synthetic_snapshot_reaches_the_source_counts_without_its_data(project):
     by_table = {k.split(".")[-1]: v for k, v in gen.items()}
     assert abs(by_table["customers"]["rows_generated"] - 2000) <= 20
     assert abs(by_table["orders"]["rows_generated"] - 3000) <= 30
-    assert any("synthetic data at scale 0.5" in n for n in doc["notes"])
+    assert any("synthetic data at scale 0.5 (statistics used: shape)" in n for n in doc["notes"])
+    assert doc["snapshot"]["stats"] == "shape"
     m = doc["migrations"][0]
     assert m["estimated_production_ms"] == round(m["duration_ms"] / 0.5, 1)
+    doc, _ = _report(p, "--snapshot", "synthetic", "--synthetic-stats", "none", "--no-round-trip", "--no-record")
+    assert doc["passed"] is True and doc["snapshot"]["stats"] == "none"
+    assert any("(statistics used: none)" in n for n in doc["notes"])
 
 
 def test_schema_snapshot_of_a_database_bascule_never_migrated(db, tmp_path):

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bascule.rehearse.synthetic import generate
+from bascule.rehearse.synthetic import check_values, generate
 from bascule.targets.embedded import wheel_bindir
 
 SCHEMA = """
@@ -64,12 +64,12 @@ def target(pg18):
         c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _run(db, target, setup: str, scale: float = 1.0) -> tuple[dict, list[str]]:
+def _run(db, target, setup: str, scale: float = 1.0, stats: str = "shape") -> tuple[dict, list[str]]:
     db.exec(setup)
     _restore_schema(db.url, target)
     lines: list[str] = []
     with db.connect() as src, psycopg.connect(target, autocommit=True) as tgt:
-        out = generate(src, tgt, scale=scale, progress=lines.append)
+        out = generate(src, tgt, scale=scale, progress=lines.append, stats=stats)
     return out, lines
 
 
@@ -187,3 +187,120 @@ def test_unsupported_types_null_default_or_skip(db, target):
     assert "unsupported type box" in out["public.shape"]["skipped"]
     assert "public.part_all" not in out
     assert out["public.part"]["rows_generated"] == 300, out["public.part"]
+
+
+SKEW = """
+CREATE TYPE tier AS ENUM ('free', 'pro', 'enterprise');
+CREATE DOMAIN colour AS text CHECK (VALUE IN ('red', 'green', 'blue'));
+CREATE TABLE acct (
+    id bigint PRIMARY KEY,
+    kind text NOT NULL,
+    tier tier NOT NULL,
+    flag boolean,
+    state varchar(10) NOT NULL CHECK (state IN ('draft', 'sent', 'paid')),
+    colour colour NOT NULL,
+    code text NOT NULL UNIQUE,
+    amount numeric(10, 2) NOT NULL CHECK (amount >= 0),
+    created timestamptz NOT NULL,
+    day date NOT NULL
+);
+INSERT INTO acct
+SELECT g,
+       CASE WHEN g % 10 < 7 THEN 'secret-alpha' WHEN g % 10 < 9 THEN 'secret-beta' ELSE 'secret-' || g % 97 END,
+       (ARRAY['free', 'free', 'free', 'free', 'free', 'free', 'pro', 'pro', 'pro', 'enterprise']::tier[])
+           [1 + (g * 3) % 10],
+       CASE WHEN g % 20 = 0 THEN NULL ELSE g % 5 <> 0 END,
+       (ARRAY['paid', 'paid', 'paid', 'paid', 'paid', 'sent', 'sent', 'sent', 'draft', 'draft'])[1 + (g * 7) % 10],
+       CASE WHEN g % 10 = 0 THEN 'blue' ELSE 'red' END,
+       'code-' || g, 10 + (g % 1000) / 4.0, timestamptz '2021-03-01' + g * interval '1 minute',
+       date '2019-01-01' + g % 500
+  FROM generate_series(1, 20000) g;
+CREATE TABLE line (id int PRIMARY KEY, acct_id bigint NOT NULL REFERENCES acct, qty int NOT NULL);
+INSERT INTO line SELECT g, CASE WHEN g % 2 = 0 THEN 7 ELSE 1 + g % 20000 END, 1 + g % 4
+  FROM generate_series(1, 30000) g;
+ANALYZE;
+"""
+
+
+def _freqs(url: str, table: str, col: str) -> dict:
+    """value (as text; None for NULL) -> share of the rows."""
+    return {v: f for v, f in _q(url, f"SELECT {col}::text, count(*)::float8 / sum(count(*)) OVER () "
+                                     f"FROM {table} GROUP BY 1")}
+
+
+def _top(freqs: dict, k: int) -> list[float]:
+    return sorted((f for v, f in freqs.items() if v is not None), reverse=True)[:k]
+
+
+def test_shape_reproduces_skew_without_source_values(db, target):
+    out, _ = _run(db, target, SKEW)
+    for t in ("public.acct", "public.line"):
+        assert out[t]["skipped"] is None, out[t]
+        assert out[t]["rows_generated"] == out[t]["rows_requested"] > 0
+    # a text column: 70% / 20% / 10% spread, same shape, none of the source's values
+    src, tgt = _freqs(db.url, "acct", "kind"), _freqs(target, "acct", "kind")
+    for want, got in zip(_top(src, 3), _top(tgt, 3), strict=True):
+        assert abs(want - got) <= 0.02, (_top(src, 3), _top(tgt, 3))
+    assert not set(src) & set(tgt)
+    assert len(tgt) > 50  # the 10% are spread, not one more common value
+    # the schema's own values keep their labels and their frequencies: enum, boolean (with NULLs),
+    # a CHECK list on the column and one on its domain
+    for col in ("tier", "flag", "state", "colour"):
+        src, tgt = _freqs(db.url, "acct", col), _freqs(target, "acct", col)
+        assert set(tgt) <= set(src), (col, src, tgt)
+        for label, share in src.items():
+            assert abs(share - tgt.get(label, 0.0)) <= 0.02, (col, src, tgt)
+    # unique columns stay unique, and never take a source value
+    assert _q(target, "SELECT count(*) - count(DISTINCT code), count(*) - count(DISTINCT id) FROM acct")[0] == (0, 0)
+    assert not {r[0] for r in _q(db.url, "SELECT code FROM acct")} & {r[0] for r in _q(target, "SELECT code FROM acct")}
+    # ranges of numbers, dates and timestamps: inside the source's, the CHECK holds
+    (lo_a, hi_a, lo_c, hi_c, lo_d, hi_d), = _q(db.url, "SELECT min(amount), max(amount), min(created), "
+                                                       "max(created), min(day), max(day) FROM acct")
+    (a0, a1, c0, c1, d0, d1), = _q(target, "SELECT min(amount), max(amount), min(created), max(created), "
+                                           "min(day), max(day) FROM acct")
+    assert lo_a <= a0 < a1 <= hi_a and lo_c <= c0 < c1 <= hi_c and lo_d <= d0 < d1 <= hi_d
+    assert (c1 - c0) > (hi_c - lo_c) * 0.9 and (a1 - a0) > (hi_a - lo_a) / 2  # histogram: without the MCVs
+    # the physical order follows the source's correlation (created ascends with the rows)
+    with psycopg.connect(target, autocommit=True) as c:
+        c.execute("ANALYZE acct")
+    assert _q(target, "SELECT correlation FROM pg_stats WHERE tablename = 'acct' AND attname = 'created'")[0][0] > 0.9
+    # foreign key: no orphans, and half the children on one parent as in the source
+    assert _q(target, "SELECT count(*) FROM line l LEFT JOIN acct a ON a.id = l.acct_id WHERE a.id IS NULL")[0][0] == 0
+    assert abs(_top(_freqs(target, "line", "acct_id"), 1)[0] - 0.5) <= 0.02
+    assert _q(target, "SELECT count(DISTINCT acct_id) FROM line")[0][0] > 1000
+
+
+@pytest.mark.parametrize("stats", ["basic", "none"])
+def test_stats_opt_out(db, target, stats):
+    out, _ = _run(db, target, SKEW, stats=stats)
+    for t in ("public.acct", "public.line"):
+        assert out[t]["skipped"] is None, out[t]  # the schema's values (CHECK lists) are used all the same
+    assert _top(_freqs(target, "acct", "kind"), 1)[0] < 0.05  # no skew
+    assert max(_freqs(target, "acct", "tier").values()) < 0.4
+    assert set(_freqs(target, "acct", "state")) == {"draft", "sent", "paid"}
+    assert set(_freqs(target, "acct", "colour")) <= {"red", "green", "blue"}
+    assert _top(_freqs(target, "line", "acct_id"), 1)[0] < 0.05
+    # a range of dates nowhere near the source's 2019-2020
+    assert _q(target, "SELECT min(created) < '2021-01-01' OR max(created) > '2022-01-01' FROM acct")[0][0]
+    nulls = _freqs(target, "acct", "flag").get(None, 0.0)
+    if stats == "basic":
+        assert abs(nulls - 0.05) <= 0.02
+    else:
+        assert nulls == 0.0 and _q(target, "SELECT count(DISTINCT kind) FROM acct")[0][0] == 20000
+        assert not any("no pg_stats" in n for n in out["public.acct"]["notes"])
+
+
+def test_check_values_reads_only_plain_lists():
+    assert check_values("CHECK (((state)::text = ANY ((ARRAY['draft'::character varying, "
+                        "'sent'::character varying])::text[])))", "state") == ["draft", "sent"]
+    assert check_values("CHECK ((VALUE = ANY (ARRAY['x'::text, 'it''s'::text])))", "VALUE") == ["x", "it's"]
+    assert check_values("CHECK (((s3 = 'a'::text) OR (s3 = 'b'::text)))", "s3") == ["a", "b"]
+    assert check_values("CHECK ((s2 = 'one'::text))", "s2") == ["one"]
+    assert check_values("CHECK ((n = ANY (ARRAY[1, 2, '-3'::integer])))", "n") == ["1", "2", "-3"]
+    assert check_values("CHECK ((m = ANY (ARRAY[1.5, (2)::numeric])))", "m") == ["1.5", "2"]
+    assert check_values("CHECK ((\"Weird Col\" = 'q'::text))", "Weird Col") == ["q"]
+    assert check_values("CHECK ((s2 = ANY (ARRAY['one'::text, 'two'::text]))) NOT VALID", "s2") == ["one", "two"]
+    for other in ("CHECK ((qty >= 1))", "CHECK (((qty >= 1) AND (qty <= 3)))",
+                  "CHECK ((s <> ALL (ARRAY['a'::text])))", "CHECK (((s = 'a'::text) OR (t = 'b'::text)))",
+                  "CHECK (((s = 'a'::text) AND (length(s) > 0)))", "CHECK ((lower(s) = 'a'::text))"):
+        assert check_values(other, "s" if "s " in other or "(s" in other else "qty") is None, other

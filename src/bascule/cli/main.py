@@ -306,6 +306,12 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
                    "filled with generated rows to the source's row counts (no production data).")
 @click.option("--scale", type=click.FloatRange(0.0001, 100.0), default=1.0, show_default=True,
               help="With --snapshot synthetic: rows per table = the source's count × SCALE.")
+@click.option("--synthetic-stats", "synthetic_stats", type=click.Choice(["shape", "basic", "none"]), default="shape",
+              show_default=True,
+              help="With --snapshot synthetic: what of the source's pg_stats shapes the rows. shape: null fractions, "
+                   "distinct counts, widths, most common frequencies (never other values), correlation and the "
+                   "range of numeric/date/timestamp columns; basic: null fractions, distinct counts and widths; "
+                   "none: row counts only.")
 @click.option("--on", "on", metavar="URL|ENV", help="Rehearse on this server (a database is created and dropped "
               "there) instead of a throwaway embedded PostgreSQL.")
 @click.option("--pg-version", metavar="MAJOR", help="Version of the throwaway server (default: the source's major "
@@ -324,8 +330,8 @@ def verify(obj: Ctx, version, checks, fmt, snapshot, exact, amcheck, verbose) ->
 @click.option("--report", "report_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report to FILE (format from its extension: .json, .md, else text).")
 @click.pass_obj
-def rehearse(obj: Ctx, from_env, kind, scale, on, pg_version, no_round_trip, load, command, keep, no_record, fmt,
-             report_file) -> None:
+def rehearse(obj: Ctx, from_env, kind, scale, synthetic_stats, on, pg_version, no_round_trip, load, command, keep,
+             no_record, fmt, report_file) -> None:
     """Apply the pending migrations to a copy of a database, time every statement, watch every
     lock, and prove each rollback restores the schema. Exit 1 when a migration fails or a
     rollback leaves differences; the database itself is never touched (except the evidence row)."""
@@ -356,7 +362,7 @@ def rehearse(obj: Ctx, from_env, kind, scale, on, pg_version, no_round_trip, loa
     # The source is not kept open during the rehearsal: a clone needs it free of other sessions.
     report = run_rehearsal(source, migrations, snapshot=kind, on_url=on_url, pg_version=pg_version, keep=keep,
                            round_trip=not no_round_trip, observers=[] if fmt == "json" else [ProgressPrinter()],
-                           progress=say, load=load, scale=scale)
+                           progress=say, load=load, scale=scale, synthetic_stats=synthetic_stats)
     if not no_record:
         with Target(source.url, source.settings) as evidence_target:
             report.evidence = record_evidence(report, evidence_target, obj.cfg.root)

@@ -40,6 +40,7 @@ class CopyResult:
     database: str
     scale: float | None = None
     generated: dict | None = None  # synthetic: per table rows requested/generated, rows/s, skipped
+    stats: str | None = None  # synthetic: what of the source's statistics was used (shape, basic, none)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -129,7 +130,8 @@ def _run(args: list[str], what: str, url_for_scrub: str, env: dict | None = None
 
 
 def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsal_url: str, database: str,
-                  bindir: Path, workdir: Path, progress=print, scale: float = 1.0) -> CopyResult:
+                  bindir: Path, workdir: Path, progress=print, scale: float = 1.0,
+                  synthetic_stats: str = "shape") -> CopyResult:
     """Create `database` on the rehearsal server from the source. rehearsal_admin_url points at a
     maintenance database on the rehearsal server (to run CREATE DATABASE)."""
     from psycopg import sql
@@ -177,12 +179,12 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
     from bascule.rehearse.synthetic import generate
 
     check_disk(int(info["bytes"] * scale), workdir, "synthetic data")
-    progress(f"generating synthetic rows (scale {scale:g}) from the source's statistics")
+    progress(f"generating synthetic rows (scale {scale:g}) from the source's statistics ({synthetic_stats})")
     with connect(source_url, application_name="bascule-rehearse") as src, \
             connect(rehearsal_url, application_name="bascule-rehearse") as dst:
-        generated = generate(src, dst, scale=scale, progress=progress)
+        generated = generate(src, dst, scale=scale, progress=progress, stats=synthetic_stats)
         dst.execute("ANALYZE")
-    return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database, scale, generated)
+    return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database, scale, generated, synthetic_stats)
 
 
 def copy_roles(source_url: str, rehearsal_admin_url: str, bindir: Path) -> int:

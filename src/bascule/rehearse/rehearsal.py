@@ -80,7 +80,7 @@ def _with_dbname(url: str, dbname: str) -> str:
 def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump", on_url: str | None = None,
              pg_version: str | None = None, keep: bool = False, round_trip: bool = True,
              settings: Settings | None = None, observers=(), progress=print, load: int = 0,
-             scale: float = 1.0) -> RehearsalReport:
+             scale: float = 1.0, synthetic_stats: str = "shape") -> RehearsalReport:
     from bascule import operations
     from bascule.rehearse.fingerprint import diff, fingerprint
     from bascule.rehearse.observe import StatementProfiler
@@ -115,15 +115,16 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
 
             copy_roles(source.url, admin_url, bindir)
         report.snapshot = copy_database(snapshot, source.url, admin_url, rehearsal_url, dbname, bindir, workdir,
-                                        progress=progress, scale=scale)
+                                        progress=progress, scale=scale, synthetic_stats=synthetic_stats)
         if snapshot != "clone" and round_trip:
             report.notes.append("owners and grants are not compared in the round trip: a dump, schema or synthetic "
                                 "copy is restored without them (the source's roles are copied, without passwords); "
                                 "use --snapshot clone --on the source's server to compare them too")
         if snapshot == "synthetic":
             skipped = [t for t, g in (report.snapshot.generated or {}).items() if g.get("skipped")]
-            report.notes.append(f"synthetic data at scale {scale:g}: timings are for generated rows, an estimate "
-                                "of production" + (f"; tables skipped: {', '.join(skipped)}" if skipped else ""))
+            report.notes.append(f"synthetic data at scale {scale:g} (statistics used: {synthetic_stats}): timings "
+                                "are for generated rows, an estimate of production"
+                                + (f"; tables skipped: {', '.join(skipped)}" if skipped else ""))
         progress(f"snapshot ready in {report.snapshot.seconds:.1f} s")
         target = Target(rehearsal_url, settings or source.settings).open()
         report.rehearsal_server_version = target.conn.info.server_version
