@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 BASE = """CREATE TABLE users (id int PRIMARY KEY, email text, score int);
 INSERT INTO users SELECT g, 'u' || g || '@x.org', g FROM generate_series(1, 20000) g;
 CREATE INDEX users_email_idx ON users (email);
@@ -148,6 +150,7 @@ def test_synthetic_snapshot_reaches_the_source_counts_without_its_data(project):
     p.run("up")
     p.add("0002", "index", "CREATE INDEX orders_customer_idx ON orders (customer_id);",
           "DROP INDEX orders_customer_idx;")
+    p.add("0003", "note", "ALTER TABLE customers ADD COLUMN note2 text;", "ALTER TABLE customers DROP COLUMN note2;")
     doc, res = _report(p, "--snapshot", "synthetic", "--scale", "0.5", "--no-record")
     gen = doc["snapshot"]["generated"]
     assert doc["passed"] is True and doc["snapshot"]["kind"] == "synthetic"
@@ -156,8 +159,16 @@ def test_synthetic_snapshot_reaches_the_source_counts_without_its_data(project):
     assert abs(by_table["orders"]["rows_generated"] - 3000) <= 30
     assert any("synthetic data at scale 0.5 (statistics used: shape)" in n for n in doc["notes"])
     assert doc["snapshot"]["stats"] == "shape"
-    m = doc["migrations"][0]
-    assert m["estimated_production_ms"] == round(m["duration_ms"] / 0.5, 1)
+    # the index build reads every row: scaled by orders' production rows / rehearsal rows (about 2);
+    # ADD COLUMN without a default is a catalog change: not scaled
+    m, m3 = doc["migrations"][0], doc["migrations"][1]
+    (st,) = [r for r in m["statements"] if r["kind"] == "IndexStmt"]
+    factor = 6000 / by_table["orders"]["rows_generated"]
+    assert st["scaled_by"] == "orders" and st["estimated_production_ms"] == pytest.approx(st["ms"] * factor, abs=0.11)
+    assert m["estimated_production_ms"] == pytest.approx(m["duration_ms"] + st["ms"] * (factor - 1), abs=0.2)
+    (st3,) = m3["statements"]
+    assert "scaled_by" not in st3 and st3["estimated_production_ms"] == pytest.approx(st3["ms"], abs=0.11)
+    assert m3["estimated_production_ms"] == pytest.approx(m3["duration_ms"], abs=0.2)
     doc, _ = _report(p, "--snapshot", "synthetic", "--synthetic-stats", "none", "--no-round-trip", "--no-record")
     assert doc["passed"] is True and doc["snapshot"]["stats"] == "none"
     assert any("(statistics used: none)" in n for n in doc["notes"])

@@ -39,7 +39,8 @@ class MigrationRehearsal:
     summary: dict = field(default_factory=dict)
     round_trip: dict = field(default_factory=dict)
     load: list[dict] = field(default_factory=list)  # load probe results per statement (--load)
-    estimated_production_ms: float | None = None  # synthetic data at --scale: duration / scale, an estimate
+    # synthetic data: row-proportional statements scaled by production rows / rehearsal rows (an estimate)
+    estimated_production_ms: float | None = None
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -148,6 +149,46 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
     return report
 
 
+def _production_factor(table: str, generated: dict, scale: float) -> float:
+    """Production rows / rehearsal rows of one table (generated holds "schema.table" keys)."""
+    name = table.rsplit(".", 1)[-1]
+    for key, g in generated.items():
+        if key == table or key.rsplit(".", 1)[-1] == name:
+            made = g.get("rows_generated") or 0
+            source = (g.get("rows_requested") or 0) / scale if scale else 0
+            return source / made if made else 1.0 / scale
+    return 1.0 / scale
+
+
+def estimate_production(mr: MigrationRehearsal, m: Migration, generated: dict, scale: float, version: int) -> None:
+    """Estimated production duration of a migration rehearsed on synthetic data, statement by
+    statement: work proportional to a table's rows (a rewrite, a scan under lock, an index build,
+    a data change) is scaled by that table's production rows / rehearsal rows; catalog-only
+    statements (ADD COLUMN without a rewrite, renames, DROP) are not. Each statement record gets
+    `estimated_production_ms` and the table it was scaled by."""
+    from bascule.analyze.facts import statement_facts
+
+    stmts = m.up.statements
+    total = 0.0
+    measured = 0.0
+    for r in mr.statements:
+        if r.get("direction", "up") != "up" or r.get("ms") is None or not (0 <= r.get("index", -1) < len(stmts)):
+            continue
+        st = stmts[r["index"]]
+        facts = statement_facts(st.kind, st.node or {}, version, reads=False)
+        work = [e.table for e in facts.rewrites + facts.scans + facts.index_builds]
+        if facts.data_change:
+            work += [t for t, mode in facts.locks.items() if mode == "RowExclusiveLock"]
+        factor = max((_production_factor(t, generated, scale) for t in work), default=1.0)
+        r["estimated_production_ms"] = round(r["ms"] * factor, 1)
+        if work:
+            r["scaled_by"] = work[0]
+        total += r["ms"] * factor
+        measured += r["ms"]
+    # what is not statement time (bookkeeping, connection) does not scale
+    mr.estimated_production_ms = round(total + max(mr.duration_ms - measured, 0.0), 1)
+
+
 def _predictions(m: Migration, records: list[dict]) -> None:
     """The analyzer's predicted locks next to the observed ones, per statement."""
     from bascule.analyze.facts import compare_with_observed, predicted_locks
@@ -230,11 +271,11 @@ def _run_migrations(report, target, migrations, round_trip, observers, progress,
                         fingerprint, diff, StatementProfiler, probe)
         snap = report.snapshot
         if snap is not None and snap.kind == "synthetic" and snap.scale:
-            # Row-proportional work (scans, rewrites, index builds, backfills) dominates migrations
-            # on big tables; catalog-only changes do not scale, so this errs on the long side.
+            by_version = {m.version: m for m in pending}
             for mr in report.migrations:
-                if mr.status == "applied":
-                    mr.estimated_production_ms = round(mr.duration_ms / snap.scale, 1)
+                if mr.status == "applied" and mr.version in by_version:
+                    estimate_production(mr, by_version[mr.version], snap.generated or {}, snap.scale,
+                                        target.conn.info.server_version // 10000)
     finally:
         if probe is not None:
             probe.stop()

@@ -44,7 +44,7 @@ def render_text(report) -> str:
     lines = [head]
     for m in report.migrations:
         s = m.summary or {}
-        est = (f" (estimated in production: {_ms(m.estimated_production_ms)}, scaled by row count)"
+        est = (f" (estimated in production: {_ms(m.estimated_production_ms)}: row-proportional statements scaled by each table's production rows)"
                if m.estimated_production_ms is not None else "")
         lines.append(f"  {m.version} {m.name}: {m.status}" + (f" in {_ms(m.duration_ms)}" if m.status == "applied" else "")
                      + est + (f" — {m.error}" if m.error else ""))
