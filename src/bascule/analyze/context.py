@@ -479,9 +479,11 @@ class SchemaKnowledge:
                 self.columns_added_now.add((bare(name), node.get("newname")))
             old = node.get("subname")
             tb = bare(name)
-            self.fks = {k: (tuple(node.get("newname") if c == old and k[0] == tb else c for c in v[0]), v[1],
-                            tuple(node.get("newname") if c == old and v[1] == tb else c for c in v[2]))
-                        for k, v in self.fks.items()}
+            new = node.get("newname")
+            for k, v in self.fks.items():
+                if (k[0] == tb and old in v[0]) or (v[1] == tb and old in v[2]):
+                    self.fks[k] = (tuple(new if c == old and k[0] == tb else c for c in v[0]), v[1],
+                                   tuple(new if c == old and v[1] == tb else c for c in v[2]))
             for ix in self.indexes.of(bare(name)):
                 shape = self.index_keys.get(ix)
                 if shape is not None and old in shape[0]:

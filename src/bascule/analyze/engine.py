@@ -11,14 +11,16 @@ configured severities apply, and with a connection each finding is sized against
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from bascule.analyze.context import SchemaKnowledge
 from bascule.analyze.facts import AE, NEWEST, RANK, StatementFacts, bare, statement_facts
-from bascule.analyze.model import SEVERITY_RANK, Finding, Rule
+from bascule.analyze.model import Finding, Rule
 from bascule.errors import SqlSyntaxError
 from bascule.migration import Script, Statement
 
 _LOCKISH = ("locking", "rewrite")
+_ORDER = attrgetter("path", "line", "column")
 
 
 @dataclass
@@ -313,7 +315,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
         from bascule.analyze.live import size_findings
 
         live_info = size_findings(findings, opts.live, version)
-    findings.sort(key=lambda f: (f.path, f.line, f.column, -SEVERITY_RANK[f.severity], f.code))
+    findings.sort(key=_ORDER)  # stable: within a position, the order the rules reported in
     return LintResult(findings, [s for s in summaries if s.report], version, live_info,
                       files=sum(1 for u in units if u.report))
 

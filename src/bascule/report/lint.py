@@ -57,17 +57,21 @@ def render_text(result: LintResult, sources: dict[str, list[str]] | None = None,
                 out.append(f"      rewrites {r}")
     if result.migrations:
         out.append("")
+    explained: set[str] = set()
     for f in result.findings:
         if f.suppressed and not verbose:
             continue
-        out += _finding_text(f, sources, color)
+        # why and fix once per rule (every time with --verbose): 500 copies of the same paragraph
+        # hide the findings they explain
+        out += _finding_text(f, sources, color, explain=verbose or f.code not in explained)
+        explained.add(f.code)
     c = result.counts()
     out.append(f"{c['error']} error(s), {c['warning']} warning(s), {c['info']} info"
                + (f", {c['suppressed']} suppressed" if c["suppressed"] else ""))
     return "\n".join(out)
 
 
-def _finding_text(f: Finding, sources: dict, color: bool) -> list[str]:
+def _finding_text(f: Finding, sources: dict, color: bool, explain: bool = True) -> list[str]:
     sev = f.severity
     if color:
         tint = {"error": "31", "warning": "33", "info": "36"}[sev]
@@ -83,10 +87,13 @@ def _finding_text(f: Finding, sources: dict, color: bool) -> list[str]:
         lines.append(f"  {' ' * len(gutter)} | {' ' * max(f.column - 1, 0)}^")
     for note in f.notes:
         lines.append(f"  {note}" if note.startswith("size: ") else f"  note: {note}")
-    if f.why:
-        lines.append(f"  why: {f.why}")
-    if f.fix:
-        lines.append(f"  fix: {f.fix}" + ("  (bascule lint --fix)" if f.fixable and "--fix" not in f.fix else ""))
+    if not explain:
+        lines.append(f"  (why and fix: above, at the first {f.code}; docs/rules/{f.code}.md)")
+    else:
+        if f.why:
+            lines.append(f"  why: {f.why}")
+        if f.fix:
+            lines.append(f"  fix: {f.fix}" + ("  (bascule lint --fix)" if f.fixable and "--fix" not in f.fix else ""))
     lines.append("")
     return lines
 
