@@ -172,10 +172,19 @@ class MigrationView:
         self.known = known
 
     def finding(self, rule: Rule, message: str, *, path: str | None = None, line: int = 1, column: int = 1,
-                table: str | None = None, severity: str | None = None) -> Finding:
-        return Finding(code=rule.code, name=rule.name, severity=severity or rule.severity, message=message,
-                       path=path or self.unit.path, line=line, column=column, category=rule.category, why=rule.why,
-                       fix=rule.fix, migration=self.unit.label, table=table, fixable=rule.fixable)
+                table: str | None = None, severity: str | None = None, stmt: Statement | None = None,
+                lock: str | None = None, work: str | None = None) -> Finding:
+        """A finding on the migration, or on one of its statements when `stmt` is given (its position,
+        preview and line range, so suppressions on that statement apply)."""
+        f = Finding(code=rule.code, name=rule.name, severity=severity or rule.severity, message=message,
+                    path=path or self.unit.path, line=line, column=column, category=rule.category, why=rule.why,
+                    fix=rule.fix, migration=self.unit.label, table=table, fixable=rule.fixable, lock=lock,
+                    work=work, rewrite=work == "rewrite")
+        if stmt is not None:
+            f.path, f.line, f.column = stmt.path, stmt.line, stmt.column
+            f.statement, f.sql, f.stmt_line = stmt.index, stmt.preview(160), stmt.line
+            f.end_line = stmt.line + stmt.sql.count("\n")
+        return f
 
 
 def syntax_finding(exc: SqlSyntaxError, unit: LintUnit) -> Finding:

@@ -191,6 +191,15 @@ def _on(arg) -> bool:
     return True
 
 
+def option_on(items, name: str) -> bool:
+    """Whether a statement's option list (VACUUM (FULL), REINDEX (CONCURRENTLY false)) turns `name` on."""
+    for o in items or ():
+        d = o.get("DefElem") or {}
+        if d.get("defname") == name:
+            return _on(d.get("arg"))
+    return False
+
+
 @dataclass
 class StatementFacts:
     kind: str
@@ -462,8 +471,7 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                         todo.append(t)
         f.data_change = True
     elif tag == "VacuumStmt":
-        full = any((o.get("DefElem") or {}).get("defname") == "full" and _on(o["DefElem"].get("arg"))
-                   for o in node.get("options") or ())
+        full = option_on(node.get("options"), "full")
         for r in node.get("rels") or ():
             rv = (r.get("VacuumRelation") or {}).get("relation")
             f.take(rv, AE if full else SUE)
@@ -476,8 +484,7 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
         if table:
             f.rewrites.append(Effect(table, "CLUSTER"))
     elif tag == "ReindexStmt":
-        concurrent = any((p.get("DefElem") or {}).get("defname") == "concurrently" and _on(p["DefElem"].get("arg"))
-                         for p in node.get("params") or ())
+        concurrent = option_on(node.get("params"), "concurrently")
         if node.get("kind") == "REINDEX_OBJECT_INDEX" and table:
             # the index's table: SHARE (SUE concurrently); the index itself: ACCESS EXCLUSIVE
             owner = known.index_table(bare(table)) if known is not None else None

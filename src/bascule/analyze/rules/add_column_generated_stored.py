@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from bascule.analyze.facts import AE, constraint_defs
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import subcommands
 
 
 def check(s):
     rewrites = s.facts.rewrites
     if not rewrites:
         return
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_AddColumn":
-            continue
+    for c in subcommands(s.node, "AT_AddColumn"):
         cd = (c.get("def") or {}).get("ColumnDef") or {}
         col = cd.get("colname")
         gen = next((k for k in constraint_defs(cd) if k.get("contype") == "CONSTR_GENERATED"), None)

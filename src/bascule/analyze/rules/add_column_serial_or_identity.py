@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from bascule.analyze.facts import AE, SERIAL, constraint_defs, type_ref
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import subcommands
 
 
 def check(s):
     rewrites = s.facts.rewrites
     if not rewrites:
         return
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_AddColumn":
-            continue
+    for c in subcommands(s.node, "AT_AddColumn"):
         cd = (c.get("def") or {}).get("ColumnDef") or {}
         col = cd.get("colname")
         t = type_ref(cd.get("typeName"))

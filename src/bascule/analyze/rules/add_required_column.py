@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bascule.analyze.facts import SERIAL, constraint_defs, relkey, type_ref
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import subcommands
 
 _FILLED = frozenset({"CONSTR_IDENTITY", "CONSTR_GENERATED"})  # PostgreSQL computes a value for every row
 
@@ -22,10 +23,7 @@ def check(s):
     table = relkey(node.get("relation"))
     if not table or s.is_new(table):
         return
-    for cmd in node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_AddColumn":
-            continue
+    for c in subcommands(node, "AT_AddColumn"):
         cd = (c.get("def") or {}).get("ColumnDef") or {}
         cons = constraint_defs(cd)
         types = {k.get("contype") for k in cons}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bascule.analyze.facts import func_names, relkey
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import existing_table
 from bascule.analyze.rules._objects import SEQUENCE_VALUE_OPTIONS
 
 _ALWAYS = 97  # 'a'
@@ -95,10 +96,8 @@ def _added_here(s, table: str, col: str) -> bool:
 
 def check(s):
     node = s.node
-    if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
-        return
-    table = relkey(node.get("relation"))
-    if not table or s.is_new(table):
+    table = existing_table(s)
+    if table is None:
         return
     for cmd in node.get("cmds") or ():
         c = cmd.get("AlterTableCmd") or {}

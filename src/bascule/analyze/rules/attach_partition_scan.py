@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from bascule.analyze.facts import AE, relkey
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import subcommands
 
 
 def check(s):
     parent = relkey(s.node.get("relation"))
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_AttachPartition":
-            continue
+    for c in subcommands(s.node, "AT_AttachPartition"):
         rv = ((c.get("def") or {}).get("PartitionCmd") or {}).get("name") or {}
         part = relkey(rv)
         if not part:

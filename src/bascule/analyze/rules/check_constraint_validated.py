@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import AE, constraint_defs, relkey
+from bascule.analyze.facts import AE, relkey
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import added_constraints, inline_not_fixable
 
 
 def check(s):
     table = relkey(s.node.get("relation"))
     if not table:
         return
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        sub = c.get("subtype")
-        d = c.get("def") or {}
-        if sub == "AT_AddConstraint":
-            con = d.get("Constraint") or {}
-            if con.get("contype") != "CONSTR_CHECK" or con.get("skip_validation"):
+    for sub, con, cd in added_constraints(s.node, ("CONSTR_CHECK",)):
+        if cd is None:
+            if con.get("skip_validation"):
                 continue
             what = f"ADD CHECK{' ' + con['conname'] if con.get('conname') else ''}"
-        elif sub == "AT_AddColumn":
-            cd = d.get("ColumnDef") or {}
-            con = next((x for x in constraint_defs(cd) if x.get("contype") == "CONSTR_CHECK"), None)
-            if con is None:
-                continue
-            what = f"ADD COLUMN {cd.get('colname')} with a CHECK"
         else:
-            continue
-        f = s.finding(RULE, f"{what} on {table} checks every row while holding ACCESS EXCLUSIVE: reads and "
-                              f"writes of {table} wait until it commits",
-                        table=table, location=con.get("location"), lock=AE)
-        if f is not None and sub == "AT_AddColumn":
-            f.fixable = False  # --fix rewrites the ADD CONSTRAINT form only
-        yield f
-
+            what = f"ADD COLUMN {cd.get('colname')} with a CHECK"
+        yield inline_not_fixable(s.finding(RULE, f"{what} on {table} checks every row while holding ACCESS EXCLUSIVE: "
+                                                 f"reads and writes of {table} wait until it commits",
+                                           table=table, location=con.get("location"), lock=AE), sub)
 
 RULE = Rule(
     code="B106", name="check-constraint-validated", severity="error", category="locking",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bascule.analyze.facts import AE, binary_coercible, type_ref
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import subcommands
 
 _TZ_PAIR = frozenset({"timestamp", "timestamptz"})
 
@@ -12,10 +13,7 @@ def check(s):
     rewrites = s.facts.rewrites
     if not rewrites:
         return
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_AlterColumnType":
-            continue
+    for c in subcommands(s.node, "AT_AlterColumnType"):
         col = c.get("name")
         eff = next((e for e in rewrites if e.column == col), None)
         if eff is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bascule.analyze.facts import AE, relkey
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import subcommands
 
 _FIX_BEFORE_14 = ("PostgreSQL before 14 has no DETACH PARTITION CONCURRENTLY. The detach itself is a catalog change, "
                   "so the risk is the wait for ACCESS EXCLUSIVE on the partitioned table: keep lock_timeout short "
@@ -21,10 +22,7 @@ def check(s):
     parent = relkey(s.node.get("relation"))
     if not parent:
         return
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_DetachPartition":
-            continue
+    for c in subcommands(s.node, "AT_DetachPartition"):
         pc = (c.get("def") or {}).get("PartitionCmd") or {}
         if pc.get("concurrent"):
             continue

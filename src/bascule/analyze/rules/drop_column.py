@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import relkey
 from bascule.analyze.model import Rule
-
-_TABLES = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
+from bascule.analyze.rules._alter import existing_table, subcommands
 
 
 def check(s):
     node = s.node
-    if node.get("objtype", "OBJECT_TABLE") not in _TABLES:
+    table = existing_table(s)
+    if table is None:
         return
-    table = relkey(node.get("relation"))
-    if not table or s.is_new(table):
-        return
-    for cmd in node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_DropColumn":
-            continue
+    for c in subcommands(node, "AT_DropColumn"):
         col = c.get("name")
         if s.known.is_new_column(table, col):
             continue

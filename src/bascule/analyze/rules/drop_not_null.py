@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import relkey
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import existing_table, subcommands
 
 
 def check(s):
     node = s.node
-    if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+    table = existing_table(s)
+    if table is None:
         return
-    table = relkey(node.get("relation"))
-    if not table or s.is_new(table):
-        return
-    for cmd in node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_DropNotNull":
-            continue
+    for c in subcommands(node, "AT_DropNotNull"):
         col = c.get("name")
         if s.known.is_new_column(table, col) or s.known.column_not_null(table, col) is False:
             continue  # nobody reads it yet, or it already allows NULL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bascule.analyze.facts import AE, relkey
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import subcommands
 
 
 def check(s):
@@ -12,10 +13,7 @@ def check(s):
     table = relkey(s.node.get("relation"))
     if not table:
         return
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_AddConstraint":
-            continue
+    for c in subcommands(s.node, "AT_AddConstraint"):
         con = (c.get("def") or {}).get("Constraint") or {}
         if con.get("contype") != "CONSTR_EXCLUSION":
             continue

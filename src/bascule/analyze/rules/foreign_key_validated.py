@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bascule.analyze.facts import AE, SERIAL, SRE, bare, constraint_defs, names_of, relkey, type_ref
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import added_constraints, inline_not_fixable
 
 
 def _column_fk_validated(cd: dict) -> dict | None:
@@ -30,22 +31,15 @@ def check(s):
     table = relkey(s.node.get("relation"))
     if not table:
         return
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        sub = c.get("subtype")
-        d = c.get("def") or {}
-        if sub == "AT_AddConstraint":
-            con = d.get("Constraint") or {}
-            if con.get("contype") != "CONSTR_FOREIGN" or con.get("skip_validation"):
+    for sub, con, cd in added_constraints(s.node, ("CONSTR_FOREIGN",)):
+        if cd is None:
+            if con.get("skip_validation"):
                 continue
             what = f"ADD FOREIGN KEY{' ' + con['conname'] if con.get('conname') else ''}"
-        elif sub == "AT_AddColumn":
-            con = _column_fk_validated(d.get("ColumnDef") or {})
-            if con is None:
-                continue
-            what = f"ADD COLUMN {(d.get('ColumnDef') or {}).get('colname')} REFERENCES with a default"
         else:
-            continue
+            if _column_fk_validated(cd) is None:
+                continue
+            what = f"ADD COLUMN {cd.get('colname')} REFERENCES with a default"
         ref = relkey(con.get("pktable")) or "the referenced table"
         own = next((m for t, m in s.facts.locks.items() if bare(t) == bare(table)), SRE)
         if own == AE:  # ADD COLUMN, or another subcommand of the statement, takes more than the key needs
@@ -65,10 +59,7 @@ def check(s):
             # ADD COLUMN ... REFERENCES would have skipped the check entirely
             msg += (f"; {cols[0]} was added by this migration without a default (all NULL): declaring REFERENCES in "
                     "that ADD COLUMN instead skips the check")
-        f = s.finding(RULE, msg, table=table, location=con.get("location"), lock=own)
-        if f is not None and sub == "AT_AddColumn":
-            f.fixable = False  # --fix rewrites the ADD CONSTRAINT form only
-        yield f
+        yield inline_not_fixable(s.finding(RULE, msg, table=table, location=con.get("location"), lock=own), sub)
 
 
 RULE = Rule(

@@ -3,14 +3,10 @@ EXCLUSIVE on an existing table with no `SET lock_timeout` earlier in the file. R
 
 from __future__ import annotations
 
-from bascule.analyze.facts import BLOCKS, RANK, RE, bare
+from bascule.analyze.facts import BLOCKS, LOCK_NAMES, RANK, RE, bare
 from bascule.analyze.model import Rule
 
 SETTING = "lock_timeout"
-_MODE_NAMES = {"AccessShareLock": "ACCESS SHARE", "RowShareLock": "ROW SHARE", "RowExclusiveLock": "ROW EXCLUSIVE",
-               "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE", "ShareLock": "SHARE",
-               "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
-               "AccessExclusiveLock": "ACCESS EXCLUSIVE"}
 
 
 def _zero(args) -> bool:
@@ -65,18 +61,11 @@ def check_migration(m):
         if not strong:
             continue
         table, mode = max(strong, key=lambda tm: RANK[tm[1]])
-        finding = m.finding(
-            RULE, f"{_MODE_NAMES[mode]} lock on {table} with no lock_timeout set earlier in this file: if another "
+        yield m.finding(
+            RULE, f"{LOCK_NAMES[mode]} lock on {table} with no lock_timeout set earlier in this file: if another "
                   "session holds a conflicting lock, this statement waits without limit, and what its lock would "
-                  f"block queues behind it meanwhile ({_MODE_NAMES[mode]} {BLOCKS[mode]})",
-            path=st.path, line=st.line, column=st.column, table=table)
-        finding.lock = mode
-        finding.work = "lock"
-        finding.statement = st.index
-        finding.sql = st.preview(160)
-        finding.stmt_line = st.line
-        finding.end_line = st.line + st.sql.count("\n")
-        yield finding
+                  f"block queues behind it meanwhile ({LOCK_NAMES[mode]} {BLOCKS[mode]})",
+            stmt=st, table=table, lock=mode, work="lock")
         return
 
 

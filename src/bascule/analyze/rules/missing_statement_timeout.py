@@ -25,19 +25,10 @@ def check_migration(m):
         if not work:
             continue
         table, verb, kind = work[0]
-        lock = f.locks.get(table)
-        finding = m.finding(
+        yield m.finding(
             RULE, f"this statement {verb} {table} with no statement_timeout set earlier in this file: nothing bounds "
                   f"how long it holds its lock on {table}",
-            path=st.path, line=st.line, column=st.column, table=table)
-        finding.lock = lock
-        finding.work = kind
-        finding.rewrite = kind == "rewrite"
-        finding.statement = st.index
-        finding.sql = st.preview(160)
-        finding.stmt_line = st.line
-        finding.end_line = st.line + st.sql.count("\n")
-        yield finding
+            stmt=st, table=table, lock=f.locks.get(table), work=kind)
         return
 
 

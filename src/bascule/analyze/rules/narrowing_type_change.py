@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import narrowing, relkey, type_ref
+from bascule.analyze.facts import narrowing, type_ref
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import existing_table, subcommands
 
 
 def narrowed(s, table: str):
     """(column, old type, new type, location) for each ALTER COLUMN TYPE of `table` that narrows it.
     The old type comes from earlier statements and migrations (or the live catalog): unknown, no hit."""
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        if c.get("subtype") != "AT_AlterColumnType":
-            continue
+    for c in subcommands(s.node, "AT_AlterColumnType"):
         col = c.get("name")
         cd = (c.get("def") or {}).get("ColumnDef") or {}
         new = type_ref(cd.get("typeName"))
@@ -22,11 +20,8 @@ def narrowed(s, table: str):
 
 
 def check(s):
-    node = s.node
-    if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
-        return
-    table = relkey(node.get("relation"))
-    if not table or s.is_new(table):
+    table = existing_table(s)
+    if table is None:
         return
     for col, old, new, loc in narrowed(s, table):
         if s.known.is_new_column(table, col):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import SHARE, bare, relkey
+from bascule.analyze.facts import SHARE, bare, option_on, relkey
 from bascule.analyze.model import Rule
 
 _FIX_BEFORE_12 = ("PostgreSQL before 12 has no REINDEX CONCURRENTLY: build a replacement with CREATE INDEX "
@@ -11,20 +11,7 @@ _FIX_BEFORE_12 = ("PostgreSQL before 12 has no REINDEX CONCURRENTLY: build a rep
 
 
 def _concurrent(node: dict) -> bool:
-    for p in node.get("params") or ():
-        d = p.get("DefElem") or {}
-        if d.get("defname") == "concurrently":
-            arg = d.get("arg")
-            if not arg:
-                return True
-            if "String" in arg:
-                return arg["String"].get("sval", "").lower() not in ("false", "off", "no", "0")
-            if "Integer" in arg:
-                return arg["Integer"].get("ival", 0) != 0
-            if "Boolean" in arg:
-                return bool(arg["Boolean"].get("boolval"))
-            return True
-    return False
+    return option_on(node.get("params"), "concurrently")
 
 
 def check(s):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import AE, constraint_defs, relkey
+from bascule.analyze.facts import AE, relkey
 from bascule.analyze.model import Rule
+from bascule.analyze.rules._alter import added_constraints, inline_not_fixable
 
 _KIND = {"CONSTR_UNIQUE": "UNIQUE", "CONSTR_PRIMARY": "PRIMARY KEY"}
 
@@ -14,31 +15,16 @@ def check(s):
     table = relkey(s.node.get("relation"))
     if not table:
         return
-    for cmd in s.node.get("cmds") or ():
-        c = cmd.get("AlterTableCmd") or {}
-        sub = c.get("subtype")
-        d = c.get("def") or {}
-        if sub == "AT_AddConstraint":
-            con = d.get("Constraint") or {}
-            kind = _KIND.get(con.get("contype"))
-            if kind is None or con.get("indexname"):
+    for sub, con, cd in added_constraints(s.node, tuple(_KIND)):
+        if cd is None:
+            if con.get("indexname"):
                 continue
-            what = f"ADD {'CONSTRAINT ' + con['conname'] + ' ' if con.get('conname') else ''}{kind}"
-        elif sub == "AT_AddColumn":
-            cd = d.get("ColumnDef") or {}
-            con = next((x for x in constraint_defs(cd) if x.get("contype") in _KIND), None)
-            if con is None:
-                continue
-            what = f"ADD COLUMN {cd.get('colname')} {_KIND[con['contype']]}"
+            what = f"ADD {'CONSTRAINT ' + con['conname'] + ' ' if con.get('conname') else ''}{_KIND[con['contype']]}"
         else:
-            continue
-        f = s.finding(RULE, f"{what} on {table} builds its index while holding ACCESS EXCLUSIVE: reads and "
-                              f"writes of {table} wait until it commits",
-                        table=table, location=con.get("location"), lock=AE)
-        if f is not None and sub == "AT_AddColumn":
-            f.fixable = False  # --fix rewrites the ADD CONSTRAINT form only
-        yield f
-
+            what = f"ADD COLUMN {cd.get('colname')} {_KIND[con['contype']]}"
+        yield inline_not_fixable(s.finding(RULE, f"{what} on {table} builds its index while holding ACCESS "
+                                                 f"EXCLUSIVE: reads and writes of {table} wait until it commits",
+                                           table=table, location=con.get("location"), lock=AE), sub)
 
 RULE = Rule(
     code="B108", name="unique-constraint-without-index", severity="error", category="locking",

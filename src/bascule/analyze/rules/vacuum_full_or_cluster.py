@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from bascule.analyze.facts import AE, relkey
+from bascule.analyze.facts import AE, option_on, relkey
 from bascule.analyze.model import Rule
 
 
 def _full(node: dict) -> bool:
-    for o in node.get("options") or ():
-        d = o.get("DefElem") or {}
-        if d.get("defname") == "full":
-            arg = d.get("arg")
-            if not arg:
-                return True
-            if "String" in arg:
-                return arg["String"].get("sval", "").lower() not in ("false", "off", "no", "0")
-            if "Integer" in arg:
-                return arg["Integer"].get("ival", 0) != 0
-            if "Boolean" in arg:
-                return bool(arg["Boolean"].get("boolval"))
-            return True
-    return False
+    return option_on(node.get("options"), "full")
 
 
 def check(s):
