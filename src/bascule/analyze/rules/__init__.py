@@ -79,6 +79,7 @@ MODULES = (
     "enum_value_position",                # B414
     # structure
     "transaction_control_in_file",        # B501
+    "do_block_statements",                # B503
     # opt-in (default_on=False): enable with [lint] enable = [...] or --enable
     "security_change",                    # B601
     "rollback_incompatible",              # B602
