@@ -92,6 +92,7 @@ class LiveCatalog:
         self.rates = dict(DEFAULT_RATES)
         self.probed = False
         self._run("SET statement_timeout = '10s'")
+        self._run("SET lock_timeout = '1s'")  # never queue behind a migration or a long lock holder
         row = self._one("SELECT extract(epoch FROM now() - coalesce(stats_reset, pg_postmaster_start_time())) "
                         "FROM pg_stat_database WHERE datname = current_database()")
         self.stats_age = float(row[0]) if row and row[0] else None
@@ -210,6 +211,21 @@ class LiveCatalog:
                 self._stats[table] = TableStats(table, int(rows), int(size), int(isize), wps, bool(analyzed))
         return self._stats[table]
 
+    def planned_rows(self, sql: str) -> float | None:
+        """The planner's estimate of the rows a statement touches (EXPLAIN without ANALYZE: nothing
+        runs; planning an UPDATE takes ROW EXCLUSIVE for an instant, under the 1 s lock_timeout).
+        None when the statement cannot be planned here (a table not created yet)."""
+        try:
+            with self.conn.transaction(force_rollback=True):
+                plan = self.conn.execute(f"EXPLAIN (FORMAT JSON) {sql}").fetchone()[0]
+        except Exception:
+            return None
+        top = (plan[0] if isinstance(plan, list) else plan).get("Plan") or {}
+        # ModifyTable's own row estimate is 0; the rows it modifies are its child's
+        for child in top.get("Plans") or ():
+            return float(child.get("Plan Rows", 0))
+        return float(top.get("Plan Rows", 0))
+
     def long_transactions(self, older_than_s: float = 60.0) -> list[dict]:
         rows = self._run(
             "SELECT pid, extract(epoch FROM now() - xact_start), state, left(query, 120), application_name "
@@ -271,7 +287,7 @@ def size_findings(findings: list[Finding], live: LiveCatalog, version: int) -> d
     traffic: an empty or small table downgrades it to info; a long lock on a busy table makes it
     an error. Returns the server facts shown in the report."""
     for f in findings:
-        if f.category not in ("locking", "rewrite") or not f.table or f.suppressed:
+        if f.category not in ("locking", "rewrite") or not f.table or f.suppressed or f.estimate is not None:
             continue
         st = live.stats(f.table)
         if st is None:

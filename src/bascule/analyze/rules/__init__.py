@@ -62,6 +62,7 @@ MODULES = (
     "down_cannot_restore",                # B303
     "missing_down",                       # B304
     "backfill_in_schema_transaction",     # B305
+    "unbatched_data_change",              # B306
     # types and design
     "prefer_jsonb",                       # B401
     "char_column",                        # B402
