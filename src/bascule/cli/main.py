@@ -614,11 +614,16 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
     estimated time under the lock) and long-running transactions are reported; without, the
     analysis is static and says so.
 
-    Suppress a finding with a comment on or just above the statement:
-    -- bascule:ignore B101 reason (a reason is required); a whole file: bascule:ignore-file.
-    Configure rules in bascule.toml [lint]: pg_version, runner, disable, only, severity.
+    Suppress a finding with a comment on or just above the statement (a reason is required):
 
-    Exit codes: 0 no error-level finding, 1 error-level findings remain, 2 usage error.
+    \b
+        -- bascule:ignore B101 lookup table of 40 rows
+        -- bascule:ignore-file B203 columns unused since release 4.2
+
+    Configure rules in bascule.toml [lint]: pg_version, runner, disable, enable, only, severity.
+
+    Exit codes: 0 no error-level finding, 1 error-level findings remain, 2 usage error,
+    3 the database given with --env/--url cannot be reached.
     """
     import gc
 
