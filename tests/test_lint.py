@@ -265,3 +265,36 @@ def test_dbmate_sections_keep_file_positions_and_fix_in_place(tmp_path):
     text = f.read_text()
     assert "CREATE INDEX CONCURRENTLY orders_x_idx ON orders (x);" in text
     assert text.startswith("-- migrate:up\nSELECT 1;\n") and "-- migrate:down\nDROP INDEX orders_x_idx;" in text
+
+
+def test_live_foreign_keys_and_partitions_are_known(vdb):
+    """Tables the linted migrations did not create: their foreign keys and partition parents come from
+    the live catalog, so the locks on the other table are predicted (checked against pg_locks)."""
+    from bascule.analyze.context import SchemaKnowledge
+    from bascule.analyze.facts import parse, statement_facts
+    from bascule.analyze.live import LiveCatalog
+
+    vdb.exec("CREATE TABLE users (id bigint PRIMARY KEY); "
+             "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint CONSTRAINT orders_user_fk REFERENCES users);"
+             "CREATE TABLE ev (at date NOT NULL) PARTITION BY RANGE (at);"
+             "CREATE TABLE ev_2026 PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');")
+    cases = ["ALTER TABLE orders DROP CONSTRAINT orders_user_fk", "DROP TABLE orders", "TRUNCATE users CASCADE",
+             "DROP TABLE ev_2026"]
+    with vdb.connect() as conn:
+        known = SchemaKnowledge(live=LiveCatalog(conn, probe=False))
+        version = conn.info.server_version // 10000
+        predicted = {sql: statement_facts(*parse(sql)[0], version, known).locks for sql in cases}
+        # a constraint the migrations dropped is not used again
+        known.learn(*parse("ALTER TABLE orders DROP CONSTRAINT orders_user_fk")[0])
+        assert "users" not in (known.referenced_tables("orders") or [])
+    assert predicted["ALTER TABLE orders DROP CONSTRAINT orders_user_fk"].get("users") == "AccessExclusiveLock"
+    assert predicted["DROP TABLE orders"].get("users") == "AccessExclusiveLock"
+    assert predicted["TRUNCATE users CASCADE"].get("orders") == "AccessExclusiveLock"
+    assert predicted["DROP TABLE ev_2026"].get("ev") == "AccessExclusiveLock"
+    other = dict(zip(cases, ["users", "users", "orders", "ev"], strict=True))
+    for sql in cases:  # and the server agrees: the other table is locked ACCESS EXCLUSIVE
+        with vdb.connect() as c, c.transaction(force_rollback=True):
+            c.execute(sql)
+            held = dict(c.execute("SELECT relation::regclass::text, mode FROM pg_locks WHERE pid = pg_backend_pid() "
+                                  "AND locktype = 'relation' AND mode = 'AccessExclusiveLock'").fetchall())
+        assert held.get(other[sql]) == "AccessExclusiveLock", (sql, held)

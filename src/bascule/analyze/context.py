@@ -97,6 +97,8 @@ class SchemaKnowledge:
         # index → (key columns, None for an expression; access method; partial): what FK checks need
         self.index_keys: dict[str, tuple[tuple, str, bool]] = {}
         self.gone_live_indexes: set[str] = set()  # live indexes the linted migrations dropped or renamed
+        self.gone_live_fks: set[tuple[str, str]] = set()  # (table, constraint) live FKs the migrations dropped
+        self.detached: set[str] = set()  # partitions the migrations detached (live parent no longer applies)
         self.constraints: dict[tuple[str, str], str] = {}  # (table, constraint) → contype, when known
         self.proofs: dict[str, set[str]] = {}  # table → columns with a validated CHECK (col IS NOT NULL)
         self.pending: dict[tuple[str, str], str] = {}  # (table, constraint) NOT VALID → column
@@ -197,9 +199,28 @@ class SchemaKnowledge:
             return self.live.default_partition(table)
         return None
 
+    def _live_for(self, table: str) -> bool:
+        """Whether to ask the live catalog about `table`: connected, and no linted migration created it."""
+        t = self.tables.get(bare(table))
+        return self.live is not None and (t is None or t.created_in is None)
+
+    def _live_fks(self, table: str) -> list:
+        """The table's live foreign keys the linted migrations did not drop: (name, ref, cols, refcols)."""
+        if not self._live_for(table):
+            return []
+        return [fk for fk in self.live.foreign_keys(table) if (bare(table), fk[0]) not in self.gone_live_fks]
+
+    def _live_referencing(self, table: str) -> list:
+        if not self._live_for(table):
+            return []
+        return [fk for fk in self.live.referencing(table) if (bare(fk[1]), fk[0]) not in self.gone_live_fks]
+
     def partition_parent(self, table: str) -> str | None:
-        """The partitioned table a partition belongs to, when a linted migration made it a partition."""
-        return self.parents.get(bare(table))
+        """The partitioned table a partition belongs to (a linted migration made it one, or live)."""
+        hit = self.parents.get(bare(table))
+        if hit is None and self._live_for(table) and bare(table) not in self.detached:
+            return self.live.partition_parent(table)
+        return hit
 
     def _primary_key(self, table: str) -> tuple:
         for (tb, name), ct in self.constraints.items():
@@ -210,13 +231,18 @@ class SchemaKnowledge:
     def fk_target(self, table: str, name: str) -> str | None:
         """The table a foreign key constraint references, when bascule knows the constraint."""
         hit = self.fks.get((bare(table), name))
-        return hit[1] if hit else None
+        if hit:
+            return hit[1]
+        return next((ref for n, ref, _c, _r in self._live_fks(table) if n == name), None)
 
     def referenced_tables(self, table: str, columns=None) -> list[str]:
         """Tables the foreign keys of `table` reference (only keys on one of `columns`, when given)."""
         tb = bare(table)
-        return list(dict.fromkeys(ref for (t, _), (cols, ref, _r) in self.fks.items()
-                                  if t == tb and ref != tb and (columns is None or set(cols) & set(columns))))
+        out = [ref for (t, _), (cols, ref, _r) in self.fks.items()
+               if t == tb and ref != tb and (columns is None or set(cols) & set(columns))]
+        out += [ref for _n, ref, cols, _r in self._live_fks(table)
+                if bare(ref) != tb and (columns is None or set(cols) & set(columns))]
+        return list(dict.fromkeys(out))
 
     def referencing_tables(self, table: str, columns=None) -> list[str]:
         """Tables whose foreign keys reference `table` (only keys on one of `columns` of it, when given)."""
@@ -228,6 +254,8 @@ class SchemaKnowledge:
             if columns is not None and not set(refcols or self._primary_key(tb)) & set(columns):
                 continue
             out.append(t)
+        out += [t for _n, t, _cols, refcols in self._live_referencing(table)
+                if bare(t) != tb and (columns is None or set(refcols) & set(columns))]
         return list(dict.fromkeys(out))
 
     def table_indexes(self, table: str) -> list[str]:
@@ -430,8 +458,10 @@ class SchemaKnowledge:
                     self.default_partitions[tb] = None
                 if part and sub == "AT_AttachPartition":
                     self.parents[bare(part)] = tb
+                    self.detached.discard(bare(part))
                 elif part:
                     self.parents.pop(bare(part), None)
+                    self.detached.add(bare(part))
             elif sub == "AT_ValidateConstraint":
                 col2 = self.pending.pop((tb, col), None)
                 if col2:
@@ -450,6 +480,7 @@ class SchemaKnowledge:
                 self.index_keys.pop(col, None)
                 self.constraints.pop((tb, col), None)
                 self.fks.pop((tb, col), None)
+                self.gone_live_fks.add((tb, col))
                 self.gone_live_indexes.add(col)
 
     def _rename(self, node: dict) -> None:

@@ -87,6 +87,7 @@ class LiveCatalog:
         self._cols: dict[str, dict[str, Column] | None] = {}
         self._stats: dict[str, TableStats | None] = {}
         self._proofs: dict[str, set[str]] = {}
+        self._fks: dict[tuple[str, str], list] = {}
         self._index_shapes: dict[str, dict[str, tuple[tuple, str, bool]]] = {}
         self.version = conn.info.server_version
         self.rates = dict(DEFAULT_RATES)
@@ -176,6 +177,36 @@ class LiveCatalog:
     def default_partition(self, table: str) -> str | None:
         row = self._one("SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partdefid "
                         "WHERE p.partrelid = to_regclass(%s)", (table,))
+        return row[0] if row else None
+
+    _FK_SQL = ("SELECT c.conname, {side}.relname, "
+               "ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a "
+               "      ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i), "
+               "ARRAY(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a "
+               "      ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) "
+               "FROM pg_constraint c JOIN pg_class r ON r.oid = c.confrelid JOIN pg_class o ON o.oid = c.conrelid "
+               "WHERE c.contype = 'f' AND c.{key} = to_regclass(%s)")
+
+    def foreign_keys(self, table: str) -> list[tuple[str, str, tuple, tuple]]:
+        """(constraint, referenced table, columns, referenced columns) of the table's foreign keys."""
+        key = ("fk", table)
+        if key not in self._fks:
+            rows = self._run(self._FK_SQL.format(side="r", key="conrelid"), (table,)).fetchall()
+            self._fks[key] = [(r[0], r[1], tuple(r[2]), tuple(r[3])) for r in rows]
+        return self._fks[key]
+
+    def referencing(self, table: str) -> list[tuple[str, str, tuple, tuple]]:
+        """(constraint, referencing table, its columns, columns of `table`) of the foreign keys that
+        reference the table."""
+        key = ("ref", table)
+        if key not in self._fks:
+            rows = self._run(self._FK_SQL.format(side="o", key="confrelid"), (table,)).fetchall()
+            self._fks[key] = [(r[0], r[1], tuple(r[2]), tuple(r[3])) for r in rows]
+        return self._fks[key]
+
+    def partition_parent(self, table: str) -> str | None:
+        row = self._one("SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
+                        "WHERE i.inhrelid = to_regclass(%s) AND p.relkind = 'p'", (table,))
         return row[0] if row else None
 
     def constraint_type(self, table: str, name: str) -> str | None:
