@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bascule.analyze import lint_sql
 
+ROOT_DOCS = Path(__file__).resolve().parents[1]
+
 
 def run(cwd: Path, *args: str, input: str | None = None, check: int | None = None) -> subprocess.CompletedProcess:
     res = subprocess.run([sys.executable, "-m", "bascule.cli.main", "lint", *args], cwd=cwd, input=input,
@@ -298,3 +300,14 @@ def test_live_foreign_keys_and_partitions_are_known(vdb):
             held = dict(c.execute("SELECT relation::regclass::text, mode FROM pg_locks WHERE pid = pg_backend_pid() "
                                   "AND locktype = 'relation' AND mode = 'AccessExclusiveLock'").fetchall())
         assert held.get(other[sql]) == "AccessExclusiveLock", (sql, held)
+
+
+def test_enable_only_and_list_rules(tmp_path):
+    (tmp_path / "m.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY, at timestamp);\nGRANT SELECT ON t TO app;\n")
+    codes = lambda *a: {f["code"] for f in json.loads(run(tmp_path, "--format", "json", *a, "m.sql").stdout)["findings"]}  # noqa: E731
+    assert "B601" not in codes() and "B601" in codes("--enable", "security-change")
+    assert codes("--only", "B404") == {"B404"}
+    rules = json.loads(run(tmp_path, "--list-rules", "--format", "json", check=0).stdout)
+    by = {r["code"]: r for r in rules}
+    assert by["B601"]["default_on"] is False and by["B101"]["fixable"] is True and by["B120"]["runner_other_only"]
+    assert all((ROOT_DOCS / r["docs"]).is_file() for r in rules if r["code"] not in ("B502", "B900", "B901", "B902", "B903"))
