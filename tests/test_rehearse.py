@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -65,6 +66,9 @@ def test_rewrite_and_locks_are_observed(project):
     assert by["0002"]["round_trip"]["verdict"] == "reversible"
     assert by["0004"]["round_trip"]["verdict"] == "not reversible"
     assert doc["passed"] is True and doc["snapshot"]["kind"] == "dump"
+    # progress bars while copying (not a terminal: a line per quarter, the last one complete)
+    assert re.search(r"pg_dump \[#+\] (\d+)/\1 tables", res.stderr), res.stderr
+    assert re.search(r"pg_restore \[#+\] (\d+)/\1 items", res.stderr), res.stderr
     md = p.run("rehearse", "--format", "markdown", "--no-record", timeout=300).stdout
     assert md.startswith("## Rehearsal: PASSED") and "| # | line | statement |" in md
 

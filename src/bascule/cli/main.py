@@ -339,7 +339,7 @@ def rehearse(obj: Ctx, from_env, kind, scale, synthetic_stats, on, pg_version, n
     from bascule.rehearse.rehearsal import record_evidence
     from bascule.rehearse.rehearsal import rehearse as run_rehearsal
     from bascule.report.rehearse import render_markdown, render_text
-    from bascule.report.text import ProgressPrinter
+    from bascule.report.text import ProgressBar, ProgressPrinter
 
     migrations = obj.migrations()
     source = target_from_config(obj.cfg, from_env, None) if from_env else obj.target()
@@ -362,7 +362,8 @@ def rehearse(obj: Ctx, from_env, kind, scale, synthetic_stats, on, pg_version, n
     # The source is not kept open during the rehearsal: a clone needs it free of other sessions.
     report = run_rehearsal(source, migrations, snapshot=kind, on_url=on_url, pg_version=pg_version, keep=keep,
                            round_trip=not no_round_trip, observers=[] if fmt == "json" else [ProgressPrinter()],
-                           progress=say, load=load, scale=scale, synthetic_stats=synthetic_stats)
+                           progress=say, load=load, scale=scale, synthetic_stats=synthetic_stats,
+                           bar=ProgressBar())
     if not no_record:
         with Target(source.url, source.settings) as evidence_target:
             report.evidence = record_evidence(report, evidence_target, obj.cfg.root)
@@ -385,7 +386,10 @@ def _rehearse_command(obj: Ctx, source, command, kind, pg_version, keep, no_reco
 
     if kind == "clone":
         raise PlanError("--command rehearses on a throwaway server: use --snapshot dump or schema")
-    res = rehearse_command(source.url, command, snapshot=kind, pg_version=pg_version, keep=keep, progress=say)
+    from bascule.report.text import ProgressBar
+
+    res = rehearse_command(source.url, command, snapshot=kind, pg_version=pg_version, keep=keep, progress=say,
+                           bar=ProgressBar())
     if not no_record:
         with Target(source.url, source.settings) as t:
             res["evidence"] = store_evidence(t, obj.cfg.root, "rehearsal_command", res["exit_code"] == 0, res,

@@ -15,6 +15,7 @@ can dump any older server. Before copying, the source size is checked against fr
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -51,9 +52,15 @@ def source_info(url: str) -> dict:
         row = c.execute("SELECT current_database(), pg_database_size(current_database()), "
                         "current_setting('server_version_num')::int, "
                         "(SELECT array_agg(extname ORDER BY extname) FROM pg_extension), "
-                        "to_regnamespace('bascule') IS NOT NULL").fetchone()
+                        "to_regnamespace('bascule') IS NOT NULL, "
+                        # tables whose data pg_dump copies (for its progress bar)
+                        "(SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                        " AND n.nspname NOT LIKE 'pg\\_toast%%' AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+                        " WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))"
+                        ).fetchone()
     return {"database": row[0], "bytes": row[1], "server_version": row[2], "extensions": row[3] or [],
-            "has_history": row[4]}
+            "has_history": row[4], "tables": row[5]}
 
 
 def rehearsal_version(source_server_version: int, pg_version: str | None) -> tuple[str | None, str | None]:
@@ -129,9 +136,49 @@ def _run(args: list[str], what: str, url_for_scrub: str, env: dict | None = None
                              hint=err[-800:] if err else None)
 
 
+_DUMPED = re.compile(r"dumping contents of table ")
+_RESTORED = re.compile(r"(?:processing|finished) item (\d+) ")
+
+
+def _run_counted(args: list[str], what: str, url_for_scrub: str, env: dict | None, total: int, pattern,
+                 bar, unit: str, items: set[str] | None = None) -> None:
+    """Run a pg_dump/pg_restore with --verbose and feed `bar(what, done, total, unit)` from its
+    messages: a line matching `pattern` is one more table (pg_dump) or TOC item (pg_restore; only
+    items of `items`, each counted once). Only its error lines end up in an error."""
+    import collections
+
+    proc = subprocess.Popen([*args[:1], "--no-password", "--verbose", *args[1:]], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL)
+    done, seen = 0, set()
+    errors: collections.deque[str] = collections.deque(maxlen=40)
+    bar(what, 0, total, unit)
+    for line in proc.stderr:
+        m = pattern.search(line)
+        if m is not None:
+            key = m.group(1) if m.groups() else None
+            if items is None or (key in items and key not in seen):
+                seen.add(key)
+                done += 1
+                bar(what, min(done, total), total, unit)
+        elif "error" in line or "FATAL" in line or "warning" in line:
+            errors.append(line.rstrip())
+    rc = proc.wait()
+    bar(what, total if rc == 0 else done, total, unit, finished=True)
+    if rc != 0:
+        err = scrub("\n".join(errors), url_for_scrub)
+        raise RehearsalError(f"{what} failed: {err.splitlines()[-1] if err else 'exit ' + str(rc)}",
+                             hint=err[-800:] if err else None)
+
+
+def _toc_items(bindir: Path, dump_file: Path) -> set[str]:
+    res = subprocess.run([str(bindir / "pg_restore"), "--list", str(dump_file)], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL)
+    return {line.split(";", 1)[0].strip() for line in res.stdout.splitlines() if line and not line.startswith(";")}
+
+
 def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsal_url: str, database: str,
                   bindir: Path, workdir: Path, progress=print, scale: float = 1.0,
-                  synthetic_stats: str = "shape") -> CopyResult:
+                  synthetic_stats: str = "shape", bar=None) -> CopyResult:
     """Create `database` on the rehearsal server from the source. rehearsal_admin_url points at a
     maintenance database on the rehearsal server (to run CREATE DATABASE)."""
     from psycopg import sql
@@ -162,14 +209,23 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
             src_conninfo]
     if kind in ("schema", "synthetic"):
         args.insert(1, "--schema-only")
-    _run(args, "pg_dump", source_url, env)
+    if bar is not None and kind == "dump":
+        _run_counted(args, "pg_dump", source_url, env, max(info.get("tables") or 0, 1), _DUMPED, bar, "tables")
+    else:
+        _run(args, "pg_dump", source_url, env)
     if kind in ("schema", "synthetic") and info["has_history"]:
         # the history must come along, or every migration would look pending
         _run([str(bindir / "pg_dump"), "--format=custom", "--data-only", "--schema=bascule",
               f"--file={workdir / 'history.dump'}", src_conninfo], "pg_dump of bascule's history", source_url, env)
     progress(f"pg_restore ({dump_file.stat().st_size / 2**20:.0f} MiB dump) into the rehearsal database")
-    _run([str(bindir / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--jobs=2",
-          f"--dbname={dst_conninfo}", str(dump_file)], "pg_restore", rehearsal_url, dst_env)
+    restore = [str(bindir / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--jobs=2",
+               f"--dbname={dst_conninfo}", str(dump_file)]
+    if bar is not None:
+        items = _toc_items(bindir, dump_file)
+        _run_counted(restore, "pg_restore", rehearsal_url, dst_env, max(len(items), 1), _RESTORED, bar, "items",
+                     items)
+    else:
+        _run(restore, "pg_restore", rehearsal_url, dst_env)
     if kind in ("schema", "synthetic") and (workdir / "history.dump").exists():
         _run([str(bindir / "pg_restore"), "--data-only", "--exit-on-error",
               f"--dbname={dst_conninfo}", str(workdir / "history.dump")], "pg_restore of history", rehearsal_url,

@@ -382,7 +382,7 @@ def _relation_names(conn, oids: set[int]) -> dict[int, str]:
 
 
 def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_version: str | None = None,
-                     keep: bool = False, timeout: float = 3600, progress=print, tcp: bool = True) -> dict:
+                     keep: bool = False, timeout: float = 3600, progress=print, tcp: bool = True, bar=None) -> dict:
     """Copy the source onto a throwaway server with statement logging, run `command` against the
     copy and report what it ran (statements, durations, lock waits) and what it changed in the
     schema. A command that fails is reported (exit code and the end of its output), not raised.
@@ -421,7 +421,7 @@ def rehearse_command(source_url: str, command: str, snapshot: str = "dump", pg_v
             progress(f"also listening on 127.0.0.1:{server.port} for tools that connect over TCP "
                      f"(BASCULE_TCP_URL, JDBC_DATABASE_URL, FLYWAY_URL; password in PGPASSWORD)")
         snap = copy_database(snapshot, source_url, admin_url, url, dbname, server.bindir, workdir,
-                             progress=progress)
+                             progress=progress, bar=bar)
         report["snapshot"] = snap.to_dict()
         progress(f"snapshot ready in {snap.seconds:.1f} s")
         try:

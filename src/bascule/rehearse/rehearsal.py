@@ -81,7 +81,7 @@ def _with_dbname(url: str, dbname: str) -> str:
 def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump", on_url: str | None = None,
              pg_version: str | None = None, keep: bool = False, round_trip: bool = True,
              settings: Settings | None = None, observers=(), progress=print, load: int = 0,
-             scale: float = 1.0, synthetic_stats: str = "shape") -> RehearsalReport:
+             scale: float = 1.0, synthetic_stats: str = "shape", bar=None) -> RehearsalReport:
     from bascule import operations
     from bascule.rehearse.fingerprint import diff, fingerprint
     from bascule.rehearse.observe import StatementProfiler
@@ -116,7 +116,7 @@ def rehearse(source: Target, migrations: list[Migration], snapshot: str = "dump"
 
             copy_roles(source.url, admin_url, bindir)
         report.snapshot = copy_database(snapshot, source.url, admin_url, rehearsal_url, dbname, bindir, workdir,
-                                        progress=progress, scale=scale, synthetic_stats=synthetic_stats)
+                                        progress=progress, scale=scale, synthetic_stats=synthetic_stats, bar=bar)
         if snapshot != "clone" and round_trip:
             report.notes.append("owners and grants are not compared in the round trip: a dump, schema or synthetic "
                                 "copy is restored without them (the source's roles are copied, without passwords); "

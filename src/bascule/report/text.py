@@ -175,6 +175,33 @@ class _Ticker:
             self.stream.flush()
 
 
+class ProgressBar:
+    """Counted work (pg_dump's tables, pg_restore's items) on stderr: one redrawn bar on a
+    terminal; elsewhere (CI logs) a line at the start, at each quarter and at the end."""
+
+    def __init__(self, stream=None, width: int = 30, prefix: str = "  "):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.prefix = prefix
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._quarter: dict[str, int] = {}
+
+    def __call__(self, what: str, done: int, total: int, unit: str, finished: bool = False) -> None:
+        total = max(total, 1)
+        done = min(done, total)
+        filled = self.width * done // total
+        line = f"{self.prefix}{what} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {unit}"
+        if self.live:
+            self.stream.write("\r" + line + "\x1b[K" + ("\n" if finished else ""))
+            self.stream.flush()
+            return
+        quarter = 4 * done // total
+        if finished or quarter > self._quarter.get(what, -1):
+            if not (finished and self._quarter.get(what) == 4):
+                print(line, file=self.stream, flush=True)
+            self._quarter[what] = quarter
+
+
 class LiveProgress:
     """Progress of long work on stderr: on a terminal one live line with the elapsed time of the
     current step; elsewhere (CI logs) one plain line per step."""
