@@ -266,7 +266,24 @@ def test_dbmate_sections_keep_file_positions_and_fix_in_place(tmp_path):
     run(tmp_path, "--fix", "db/migrations")
     text = f.read_text()
     assert "CREATE INDEX CONCURRENTLY orders_x_idx ON orders (x);" in text
-    assert text.startswith("-- migrate:up\nSELECT 1;\n") and "-- migrate:down\nDROP INDEX orders_x_idx;" in text
+    # CONCURRENTLY cannot run in dbmate's transaction: the marker line says so now
+    assert text.startswith("-- migrate:up transaction:false\nSELECT 1;\n")
+    assert "-- migrate:down\nDROP INDEX orders_x_idx;" in text
+    assert not [x for x in json.loads(run(tmp_path, "--format", "json", "db/migrations").stdout)["findings"]
+                if x["code"] in ("B101", "B104")]
+
+
+def test_fix_on_flyway_writes_the_script_config(tmp_path):
+    mig = tmp_path / "sql"
+    mig.mkdir()
+    (mig / "V1__base.sql").write_text("CREATE TABLE IF NOT EXISTS x (id bigint);\n")
+    f = mig / "V2__fk.sql"
+    f.write_text("ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);\n")
+    run(tmp_path, "--fix", "sql")
+    assert "NOT VALID" in f.read_text() and "VALIDATE CONSTRAINT orders_user_fk" in f.read_text()
+    assert (mig / "V2__fk.sql.conf").read_text() == "executeInTransaction=false\n"
+    doc = json.loads(run(tmp_path, "--format", "json", "sql").stdout)
+    assert [m["transactional"] for m in doc["migrations"] if m["migration"].startswith("2")] == [False]
 
 
 def test_live_foreign_keys_and_partitions_are_known(vdb):
