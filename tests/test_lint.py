@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bascule.analyze import lint_sql
 
 ROOT_DOCS = Path(__file__).resolve().parents[1]
@@ -328,3 +330,17 @@ def test_enable_only_and_list_rules(tmp_path):
     by = {r["code"]: r for r in rules}
     assert by["B601"]["default_on"] is False and by["B101"]["fixable"] is True and by["B120"]["runner_other_only"]
     assert all((ROOT_DOCS / r["docs"]).is_file() for r in rules if r["code"] not in ("B502", "B900", "B901", "B902", "B903"))
+
+
+def test_write_rate_needs_an_hour_of_statistics(vdb):
+    """Right after a bulk load on a fresh server the average since the statistics reset is
+    meaningless: no write rate then; with an hour of statistics, writes / seconds."""
+    from bascule.analyze.live import LiveCatalog
+
+    vdb.exec("CREATE TABLE w (id int); INSERT INTO w SELECT generate_series(1, 3600); SELECT pg_stat_force_next_flush();")
+    with vdb.connect() as conn:
+        fresh = LiveCatalog(conn, probe=False)
+        assert fresh.stats_age < 3600 and fresh.stats("w").writes_per_s is None
+        aged = LiveCatalog(conn, probe=False)
+        aged.stats_age = 7200.0
+        assert aged.stats("w").writes_per_s == pytest.approx(3600 / 7200.0, rel=0.01)

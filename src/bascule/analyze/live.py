@@ -25,6 +25,7 @@ SMALL_ROWS = 10_000
 SMALL_BYTES = 10 * 1024 * 1024
 LONG_LOCK_S = 5.0  # a lock held longer than this on a table with writes is an outage
 BUSY_WRITES = 100.0  # writes per second that make any blocking lock visible to users
+MIN_STATS_AGE = 3600.0  # seconds of statistics needed before a write rate means anything
 _CONTYPES = {"f": "CONSTR_FOREIGN", "c": "CONSTR_CHECK", "u": "CONSTR_UNIQUE", "p": "CONSTR_PRIMARY",
              "x": "CONSTR_EXCLUSION", "n": "CONSTR_NOTNULL", "t": "CONSTR_TRIGGER"}
 
@@ -238,7 +239,10 @@ class LiveCatalog:
                 if rows < 0 or (rows == 0 and relpages > 0):  # never analyzed: count what is there
                     rows = float(self._one(f"SELECT count(*) FROM {_ident_path(table)}")[0]) if size < 256 << 20 \
                         else size / 100.0
-                wps = (float(writes) / self.stats_age) if self.stats_age and self.stats_age > 0 else None
+                # an average over less than an hour (a server just started, statistics just reset)
+                # says more about the last bulk load than about traffic: not reported
+                wps = (float(writes) / self.stats_age) if self.stats_age and self.stats_age >= MIN_STATS_AGE \
+                    else None
                 self._stats[table] = TableStats(table, int(rows), int(size), int(isize), wps, bool(analyzed))
         return self._stats[table]
 
