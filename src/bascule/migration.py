@@ -104,6 +104,17 @@ class Script:
         return any(s.needs_autocommit(server_version) for s in self.statements)
 
 
+def runs_in_transaction(mode: TransactionMode, script: Script, server_version: int) -> bool:
+    """How the runner executes a script: "never" statement by statement, "always" as one
+    transaction (a statement that refuses one is reported as a plan error before running), "auto"
+    as one transaction unless a statement refuses it on this server version."""
+    if mode == "never":
+        return False
+    if mode == "always":
+        return True
+    return not script.needs_autocommit(server_version)
+
+
 @dataclass
 class Migration:
     """One versioned (or repeatable) migration, whatever layout it was read from."""
@@ -139,10 +150,4 @@ class Migration:
 
     def runs_in_transaction(self, server_version: int, script: Script | None = None) -> bool:
         """Whether the script runs as one transaction on a server of this version."""
-        script = script or self.up
-        if self.transaction == "never":
-            return False
-        needs_out = script.needs_autocommit(server_version)
-        if self.transaction == "always":
-            return True  # the runner reports the conflict as a plan error before running
-        return not needs_out
+        return runs_in_transaction(self.transaction, script or self.up, server_version)

@@ -73,3 +73,11 @@ def test_lines_of_a_section_that_starts_later_in_its_file():
 
     script = Script(Path("20240101_x.sql"), "BEGIN;\nSELECT 1;\n  COMMIT;\n", first_line=3)
     assert control_statements(script, script.statements) == [("BEGIN", 3, 1), ("COMMIT", 5, 3)]
+
+
+def test_says_how_bascule_runs_it_on_the_target_version():
+    """ALTER TYPE ... ADD VALUE runs in a transaction from PostgreSQL 12, not before."""
+    sql = "BEGIN;\nALTER TYPE mood ADD VALUE 'calm';\nCOMMIT;\n"
+    (new,) = hits(sql, "B501", pg_version=18)
+    (old,) = hits(sql, "B501", pg_version=11)
+    assert "in its own transaction" in new.message and "statement by statement" in old.message

@@ -17,7 +17,7 @@ from bascule.analyze.context import SchemaKnowledge
 from bascule.analyze.facts import AE, NEWEST, RANK, StatementFacts, bare, statement_facts
 from bascule.analyze.model import Finding, Rule
 from bascule.errors import SqlSyntaxError
-from bascule.migration import Script, Statement
+from bascule.migration import Script, Statement, runs_in_transaction
 
 _LOCKISH = ("locking", "rewrite")
 _ORDER = attrgetter("path", "line", "column")
@@ -163,8 +163,9 @@ class MigrationView:
     """What a migration-level rule sees."""
 
     def __init__(self, unit: LintUnit, statements: list[Statement], down_statements: list[Statement] | None,
-                 facts: list[StatementFacts], opts: LintOptions, known: SchemaKnowledge):
+                 facts: list[StatementFacts], opts: LintOptions, known: SchemaKnowledge, transactional: bool):
         self.unit = unit
+        self.transactional = transactional  # the runner runs the up script as one transaction
         self.statements = statements
         self.down_statements = down_statements
         self.facts = facts
@@ -215,14 +216,6 @@ def _statements(script: Script | None, unit: LintUnit, out: list[Finding]) -> li
         return None
 
 
-def _runs_in_transaction(unit: LintUnit, stmts: list[Statement], version: int) -> bool:
-    if unit.transaction == "never":
-        return False
-    if unit.transaction == "always":
-        return True
-    return not any(s.needs_autocommit(version * 10000) for s in stmts)
-
-
 def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintResult:
     from bascule.analyze import rules as registry
     from bascule.analyze.suppress import apply_suppressions
@@ -252,7 +245,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
         if stmts is None:
             findings.extend(out)
             continue
-        transactional = _runs_in_transaction(unit, stmts, version)
+        transactional = runs_in_transaction(unit.transaction, unit.up, version * 10000)  # as the runner decides
         held: dict[str, tuple[str, int, int]] = {}
         all_facts: list[StatementFacts] = []
         strongest: tuple[str, str] | None = None
@@ -303,7 +296,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
                     if mode == AE and table not in held and not known.is_new(table):
                         held[table] = (mode, st.index, st.line)
         if unit.report:
-            view = MigrationView(unit, stmts, down, all_facts, opts, known)
+            view = MigrationView(unit, stmts, down, all_facts, opts, known, transactional)
             for rule in per_migration:
                 try:
                     out.extend(f for f in rule.check_migration(view) or () if f is not None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pglast import parser
 
 from bascule.analyze.model import Rule
+from bascule.migration import runs_in_transaction
 
 _STARTS = {"BEGIN_P": "BEGIN", "START": "START TRANSACTION", "COMMIT": "COMMIT", "END_P": "END"}
 _OPENS = ("BEGIN", "START TRANSACTION")
@@ -103,7 +104,7 @@ def _check_script(m, script, stmts):
     what = _describe(found) if found else "BEGIN/COMMIT"
     path = str(script.path)
     if m.opts.runner != "other":
-        if m.unit.transaction == "never" or any(st.needs_autocommit(m.opts.pg_version) for st in stmts):
+        if not runs_in_transaction(m.unit.transaction, script, m.opts.pg_version * 10000):
             how = "runs this migration statement by statement, outside a transaction"
         else:
             how = "runs the migration in its own transaction"
