@@ -344,3 +344,18 @@ def test_write_rate_needs_an_hour_of_statistics(vdb):
         aged = LiveCatalog(conn, probe=False)
         aged.stats_age = 7200.0
         assert aged.stats("w").writes_per_s == pytest.approx(3600 / 7200.0, rel=0.01)
+
+
+def test_fix_on_diesel_writes_metadata_toml(tmp_path):
+    d = tmp_path / "migrations" / "2026-01-02-030405_orders_fk"
+    d.mkdir(parents=True)
+    (d / "up.sql").write_text("ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) "
+                              "REFERENCES users (id);\n")
+    (d / "down.sql").write_text("ALTER TABLE orders DROP CONSTRAINT orders_user_fk;\n")
+    (d / "metadata.toml").write_text("# diesel metadata\n")
+    run(tmp_path, "--fix", "migrations")
+    meta = (d / "metadata.toml").read_text()
+    assert meta.startswith("run_in_transaction = false") and "# diesel metadata" in meta
+    doc = json.loads(run(tmp_path, "--format", "json", "migrations").stdout)
+    assert [m["transactional"] for m in doc["migrations"]] == [False]
+    assert not [f for f in doc["findings"] if f["code"] in ("B105", "B125")]

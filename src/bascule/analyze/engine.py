@@ -37,6 +37,7 @@ class LintUnit:
     version: str | None = None
     down_path: str | None = None
     error: str | None = None  # the file could not be read as SQL text (reported as B502)
+    layout: str | None = None  # the source layout it was read from (None: a plain .sql file)
 
 
 @dataclass

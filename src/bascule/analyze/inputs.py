@@ -18,7 +18,7 @@ _HAS_DOWN = {"native", "diesel", "golang-migrate", "dbmate"}
 def _unit_from_migration(m: Migration) -> LintUnit:
     return LintUnit(label=m.label, path=str(m.up.path), up=m.up, down=m.down, transaction=m.transaction,
                     expects_down=m.layout in _HAS_DOWN and not m.repeatable, version=m.version,
-                    down_path=str(m.down.path) if m.down else None)
+                    down_path=str(m.down.path) if m.down else None, layout=m.layout)
 
 
 def _plain(path: Path, text: str | None = None) -> LintUnit:

@@ -741,46 +741,12 @@ def _lint_fix(units, result, opts, write: bool) -> bool:
         wrote = True
         click.echo(f"fixed {u.path}", err=True)
         if res.needs_separate_transactions and u.transaction != "never":
-            _never_in_transaction(u, path)
+            from bascule.sources import declare_non_transactional
+
+            done = declare_non_transactional(u.layout, path)
+            click.echo(done or f"note: {u.path}: run this migration outside one transaction (the VALIDATE steps "
+                               "must commit separately), in whatever way the tool that runs it allows", err=True)
     return wrote
-
-
-def _never_in_transaction(unit, up: Path) -> None:
-    """The rewrite needs statements in separate transactions (VALIDATE after NOT VALID): declare it
-    where the layout has a place for it (native migration.toml, dbmate's `-- migrate:up` options,
-    a Flyway script config file); other layouts get told what to do."""
-    import re
-
-    if up.name == "up.sql":
-        toml = up.with_name("migration.toml")
-        text = toml.read_text(encoding="utf-8") if toml.is_file() else ""
-        line = 'transaction = "never"  # set by bascule lint --fix: VALIDATE must commit separately'
-        if re.search(r"(?m)^\s*transaction\s*=", text):
-            text = re.sub(r"(?m)^\s*transaction\s*=.*$", line, text, count=1)
-        else:
-            text = line + "\n" + text
-        toml.write_text(text, encoding="utf-8")
-        click.echo(f"set transaction = \"never\" in {toml}", err=True)
-        return
-    with up.open(encoding="utf-8", newline="") as fh:
-        text = fh.read()
-    marker = re.search(r"(?m)^(--[ \t]*migrate:up)([^\r\n]*)$", text)
-    if marker is not None:  # dbmate
-        opts = re.sub(r"\s*transaction:\S*", "", marker.group(2)).rstrip()
-        text = text[:marker.start()] + marker.group(1) + opts + " transaction:false" + text[marker.end():]
-        with up.open("w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        click.echo(f"set transaction:false on the -- migrate:up line of {up}", err=True)
-        return
-    if re.match(r"^[VU]\d[\w.]*__.+\.sql$", up.name):  # Flyway: a script config file next to it
-        conf = up.with_name(up.name + ".conf")
-        lines = conf.read_text(encoding="utf-8").splitlines() if conf.is_file() else []
-        lines = [ln for ln in lines if not ln.strip().startswith("executeInTransaction")]
-        conf.write_text("\n".join([*lines, "executeInTransaction=false"]) + "\n", encoding="utf-8")
-        click.echo(f"set executeInTransaction=false in {conf}", err=True)
-        return
-    click.echo(f"note: {unit.path}: run this migration outside one transaction (the VALIDATE steps must commit "
-               "separately), in whatever way the tool that runs it allows", err=True)
 
 
 # ----------------------------------------------------------------------------- demo

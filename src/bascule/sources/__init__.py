@@ -124,3 +124,29 @@ def load_migrations(folder: Path, layout: str = "auto") -> list[Migration]:
     migrations = adapters[layout](folder)
     check_unique(migrations)
     return sort_migrations(migrations)
+
+
+def declare_non_transactional(layout: str | None, up_path: Path) -> str | None:
+    """Make a migration run statement by statement, where its layout has a place to say so
+    (native migration.toml, diesel metadata.toml, dbmate's `-- migrate:up` options, a Flyway
+    script config file).
+    Returns what was written, or None when the layout has no per-migration switch."""
+    from bascule.sources import dbmate, diesel, flyway, native
+
+    writers = {"native": native.declare_non_transactional, "diesel": diesel.declare_non_transactional,
+               "dbmate": dbmate.declare_non_transactional, "flyway": flyway.declare_non_transactional}
+    writer = writers.get(layout or "")
+    return writer(up_path) if writer is not None else None
+
+
+def set_toml_key(toml: Path, key: str, value: str) -> str:
+    """Set a top-level `key = value` line in a small TOML file (value already in TOML syntax),
+    replacing the key's line or adding it first, so it stays above any [table]."""
+    import re
+
+    text = toml.read_text(encoding="utf-8") if toml.is_file() else ""
+    line = f"{key} = {value}  # set by bascule lint --fix: VALIDATE must commit separately"
+    pattern = re.compile(rf"(?m)^\s*{re.escape(key)}\s*=.*$")
+    text = pattern.sub(line, text, count=1) if pattern.search(text) else line + "\n" + text
+    toml.write_text(text, encoding="utf-8")
+    return f"set {key} = {value} in {toml}"

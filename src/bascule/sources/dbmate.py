@@ -102,3 +102,19 @@ def load(folder: Path) -> list[Migration]:
             down_checksum=checksum(down.text) if down else None,
         ))
     return out
+
+
+def declare_non_transactional(path: Path) -> str:
+    """Add transaction:false to the file's `-- migrate:up` line (other options kept)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        lines = fh.read().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        body = line.rstrip("\r\n")
+        m = _MARKER.match(body)
+        if m and m.group(1) == "up":
+            opts = [o for o in (m.group(2) or "").split() if not o.startswith("transaction:")]
+            lines[i] = " ".join(["-- migrate:up", *opts, "transaction:false"]) + line[len(body):]
+            break
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("".join(lines))
+    return f"set transaction:false on the -- migrate:up line of {path}"

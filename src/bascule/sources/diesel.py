@@ -55,3 +55,10 @@ def load(folder: Path) -> list[Migration]:
             layout="diesel", path=d, transaction=transaction, down_checksum=down_sum,
         ))
     return out
+
+
+def declare_non_transactional(up_path: Path) -> str:
+    """Write run_in_transaction = false into the migration's metadata.toml (created if missing)."""
+    from bascule.sources import set_toml_key
+
+    return set_toml_key(up_path.with_name("metadata.toml"), "run_in_transaction", "false")

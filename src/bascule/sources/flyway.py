@@ -106,3 +106,12 @@ def load(folder: Path) -> list[Migration]:
         raise SourceError(f"{path}: undo migration for version {version} has no V{version}__ migration",
                           hint="an undo file needs a versioned file with the same version")
     return versioned + repeatable
+
+
+def declare_non_transactional(sql_path: Path) -> str:
+    """Set executeInTransaction=false in the script's config file `<script>.conf`."""
+    conf = sql_path.with_name(sql_path.name + ".conf")
+    lines = read_text(conf).split("\n") if conf.is_file() else []
+    lines = [ln for ln in lines if ln.strip() and not ln.strip().startswith("executeInTransaction")]
+    conf.write_text("\n".join([*lines, "executeInTransaction=false"]) + "\n", encoding="utf-8")
+    return f"set executeInTransaction=false in {conf}"

@@ -111,3 +111,11 @@ def load(folder: Path) -> list[Migration]:
             expect_changes=meta.get("expect_changes", ()), checks=meta.get("checks", ()),
         ))
     return out
+
+
+
+def declare_non_transactional(up_path: Path) -> str:
+    """Write transaction = "never" into the migration's migration.toml (created if missing)."""
+    from bascule.sources import set_toml_key
+
+    return set_toml_key(up_path.with_name("migration.toml"), "transaction", '"never"')
