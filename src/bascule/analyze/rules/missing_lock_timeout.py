@@ -49,14 +49,20 @@ def timeout_state(kind: str, node: dict, setting: str, current: bool) -> bool:
     return current
 
 
-def check_migration(m):
+def unguarded(m, setting: str):
+    """(statement, facts, tables created so far) for each statement of the migration that runs
+    while `setting` is not in force (never set, or set back to 0, DEFAULT or RESET)."""
     on = False
     created: set[str] = set()
     for st, f in zip(m.statements, m.facts, strict=True):
-        on = timeout_state(st.kind, st.node or {}, SETTING, on)
+        on = timeout_state(st.kind, st.node or {}, setting, on)
         created = created | {bare(c) for c in f.creates}
-        if on:
-            continue
+        if not on:
+            yield st, f, created
+
+
+def check_migration(m):
+    for st, f, created in unguarded(m, SETTING):
         strong = [(t, mode) for t, mode in f.locks.items() if RANK[mode] > RANK[RE] and bare(t) not in created]
         if not strong:
             continue

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 from bascule.analyze.facts import bare
 from bascule.analyze.model import Rule
-from bascule.analyze.rules.missing_lock_timeout import timeout_state
+from bascule.analyze.rules.missing_lock_timeout import unguarded
 
 SETTING = "statement_timeout"
 
 
 def check_migration(m):
-    on = False
-    created: set[str] = set()
-    for st, f in zip(m.statements, m.facts, strict=True):
-        on = timeout_state(st.kind, st.node or {}, SETTING, on)
-        created = created | {bare(c) for c in f.creates}
-        if on:
-            continue
+    for st, f, created in unguarded(m, SETTING):
         work = [(e.table, verb, kind) for effects, verb, kind in ((f.rewrites, "rewrites", "rewrite"),
                                                                   (f.scans, "scans", "scan"),
                                                                   (f.index_builds, "builds an index on", "index"))
