@@ -97,10 +97,12 @@ class Stmt:
     """What a rule sees for one statement."""
 
     __slots__ = ("st", "tag", "node", "facts", "unit", "known", "opts", "held", "statements", "transactional",
+                 "earlier_facts",
                  "_preview", "version", "version_num")
 
     def __init__(self, st: Statement, facts: StatementFacts, unit: LintUnit, known: SchemaKnowledge,
-                 opts: LintOptions, held: dict, statements: list[Statement], transactional: bool):
+                 opts: LintOptions, held: dict, statements: list[Statement], transactional: bool,
+                 earlier_facts: list[StatementFacts] | None = None):
         self.st = st
         self.tag = st.kind
         self.node = st.node or {}
@@ -113,6 +115,9 @@ class Stmt:
         self.held = held  # table → (mode, statement index, line): locks held by earlier statements
         self.statements = statements
         self.transactional = transactional  # runs inside the migration's single transaction
+        # facts of this migration's statements so far, by index (this statement's included), as the
+        # engine computed them with what was known at each one: rules look back here, not re-derive
+        self.earlier_facts = earlier_facts if earlier_facts is not None else [facts]
         self._preview: str | None = None
 
     def preview(self) -> str:
@@ -261,7 +266,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
             all_facts.append(facts)
             in_txn = transactional and not alone
             if unit.report:
-                s = Stmt(st, facts, unit, known, opts, held if in_txn else {}, stmts, in_txn)
+                s = Stmt(st, facts, unit, known, opts, held if in_txn else {}, stmts, in_txn, all_facts)
                 if st.kind == "AlterTableStmt":
                     subs = frozenset((c.get("AlterTableCmd") or {}).get("subtype") for c in node.get("cmds") or ())
                     rules = alter_cache.get(subs)

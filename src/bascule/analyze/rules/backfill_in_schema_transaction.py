@@ -3,7 +3,7 @@ one transaction."""
 
 from __future__ import annotations
 
-from bascule.analyze.facts import RANK, SHARE, bare, relkey, statement_facts
+from bascule.analyze.facts import RANK, SHARE, bare, relkey
 from bascule.analyze.model import Rule
 
 _DATA = ("UpdateStmt", "DeleteStmt", "MergeStmt", "InsertStmt")
@@ -30,15 +30,13 @@ def _backfill(kind: str, node: dict) -> str | None:
     return relkey(node.get("relation"))
 
 
-def _schema_lock(kind: str, node: dict, version: int, locks: dict | None = None) -> tuple[str, str] | None:
+def _schema_lock(kind: str, node: dict, locks: dict) -> tuple[str, str] | None:
     """(table, lock mode) of a schema change that blocks writes (SHARE or stronger)."""
     if kind not in _SCHEMA or (kind == "AlterTableStmt" and node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE"):
         return None
     table = relkey(node.get("relation"))
     if not table:
         return None
-    if locks is None:
-        locks = statement_facts(kind, node, version, reads=False).locks
     mode = locks.get(table)
     if mode is None or RANK[mode] < RANK[SHARE]:
         return None
@@ -51,26 +49,26 @@ def _label(kind: str, node: dict) -> str:
     return "ALTER TABLE"
 
 
-_cache: list = [None, None, None]  # [statements, version, index]: one migration at a time
+_state: list = [None, {}, {}, 0]  # [statements, schema changes, backfills, statements indexed]: one migration
 
 
 def _index(s) -> tuple[dict, dict]:
-    """For the migration being linted, computed once: table (bare) → [(statement index, line, label, mode)]
-    of write-blocking schema changes, and table (bare) → [(statement index, line, verb)] of backfills."""
-    if _cache[0] is s.statements and _cache[1] == s.version:
-        return _cache[2]
-    schema: dict[str, list] = {}
-    fills: dict[str, list] = {}
-    for st in s.statements:
+    """For the migration being linted, up to this statement (built as the engine goes): table (bare) →
+    [(statement index, line, label, mode)] of write-blocking schema changes, and table (bare) →
+    [(statement index, line, verb)] of backfills."""
+    if _state[0] is not s.statements:
+        _state[:] = [s.statements, {}, {}, 0]
+    _, schema, fills, done = _state
+    for st in s.statements[done:s.st.index + 1]:
         node = st.node or {}
         t = _backfill(st.kind, node)
         if t is not None:
             fills.setdefault(bare(t), []).append((st.index, st.line, _VERB[st.kind]))
             continue
-        hit = _schema_lock(st.kind, node, s.version)
+        hit = _schema_lock(st.kind, node, s.earlier_facts[st.index].locks)
         if hit is not None:
             schema.setdefault(bare(hit[0]), []).append((st.index, st.line, _label(st.kind, node), hit[1]))
-    _cache[:] = [s.statements, s.version, (schema, fills)]
+    _state[3] = max(done, s.st.index + 1)
     return schema, fills
 
 
@@ -94,7 +92,7 @@ def check(s):
                                   f"of {table} until commit",
                             table=table, location=(node.get("relation") or {}).get("location"), lock=mode)
         return
-    hit = _schema_lock(kind, node, s.version, s.facts.locks)
+    hit = _schema_lock(kind, node, s.facts.locks)
     if hit is None or s.is_new(hit[0]):
         return
     table, mode = hit

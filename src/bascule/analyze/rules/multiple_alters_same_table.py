@@ -3,7 +3,7 @@ migration, each taking ACCESS EXCLUSIVE, where one ALTER TABLE with several subc
 
 from __future__ import annotations
 
-from bascule.analyze.facts import AE, bare, relkey, statement_facts
+from bascule.analyze.facts import AE, bare, relkey
 from bascule.analyze.model import Rule
 
 # ALTER TABLE forms PostgreSQL will not combine with other subcommands
@@ -43,11 +43,11 @@ def check(s):
         n = st.node or {}
         rel = relkey(n.get("relation")) if st.kind == "AlterTableStmt" else None
         if rel is None or bare(rel) != name:
-            if st.kind in _OPAQUE or any(bare(k) == name for k in statement_facts(st.kind, n, s.version, reads=False).locks):
+            if st.kind in _OPAQUE or any(bare(k) == name for k in s.earlier_facts[st.index].locks):
                 break  # something else uses the table in between (a backfill, an index): order matters
             continue
         if _combinable(n) and not _keeps_scan_free(n, node):
-            f = statement_facts(st.kind, n, s.version, reads=False)
+            f = s.earlier_facts[st.index]
             if f.locks.get(rel) == AE:  # not a weaker ALTER (VALIDATE CONSTRAINT, ...) kept apart on purpose
                 earlier = (st.line, f.slow_on(rel))
         break  # an earlier ALTER TABLE of a longer chain was reported on its own statement

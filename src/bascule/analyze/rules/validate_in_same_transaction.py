@@ -5,7 +5,7 @@ while that lock is held."""
 
 from __future__ import annotations
 
-from bascule.analyze.facts import RANK, SUE, bare, relkey, statement_facts
+from bascule.analyze.facts import RANK, SUE, bare, relkey
 from bascule.analyze.model import Rule
 
 _MODE_NAMES = {"ShareLock": "SHARE", "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
@@ -34,7 +34,7 @@ def check(s):
                 con = ((cmd.get("AlterTableCmd") or {}).get("def") or {}).get("Constraint") or {}
                 if con.get("skip_validation") and con.get("conname") in names:
                     not_valid[con["conname"]] = st.line
-        for rel, mode in statement_facts(st.kind, node, s.version, s.known, reads=False).locks.items():
+        for rel, mode in s.earlier_facts[st.index].locks.items():
             if bare(rel) == tb and RANK[mode] > RANK[SUE] and (strongest is None or RANK[mode] > RANK[strongest[0]]):
                 strongest = (mode, st.line)
     own = max((m for rel, m in s.facts.locks.items() if bare(rel) == tb), key=RANK.__getitem__, default=None)
