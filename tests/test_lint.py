@@ -359,3 +359,21 @@ def test_fix_on_diesel_writes_metadata_toml(tmp_path):
     doc = json.loads(run(tmp_path, "--format", "json", "migrations").stdout)
     assert [m["transactional"] for m in doc["migrations"]] == [False]
     assert not [f for f in doc["findings"] if f["code"] in ("B105", "B125")]
+
+
+def test_fix_that_cannot_write_is_a_clear_error(tmp_path):
+    """A file that cannot be written (here: a file-size limit of 0 bytes, which stops root too)."""
+    import resource
+    import signal
+
+    def no_file_writes():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing us
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    (tmp_path / "m.sql").write_text("CREATE INDEX i ON orders (x);\n")
+    res = subprocess.run([sys.executable, "-m", "bascule.cli.main", "lint", "--fix", "m.sql"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120, preexec_fn=no_file_writes)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "error: cannot write" in res.stderr and "--diff" in res.stderr
+    assert (tmp_path / "m.sql").read_text() == "CREATE INDEX i ON orders (x);\n"  # untouched, not truncated
+    assert [p.name for p in tmp_path.iterdir()] == ["m.sql"]  # no temporary file left behind

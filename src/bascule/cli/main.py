@@ -709,6 +709,23 @@ def _list_rules(rules, fmt: str) -> None:
         click.echo(f"{r.code}  {r.severity:<7}  {r.name:<34} {r.summary}{flags}")
 
 
+def _replace_file(path: Path, text: str) -> None:
+    """Write `text` over `path` atomically (a sibling temp file, then rename): a failed write leaves
+    the original file as it was. Keeps the file's permission bits."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _lint_fix(units, result, opts, write: bool) -> bool:
     """Rewrite each file with fixable findings and print the diff and notes on stderr (stdout stays
     the report). Returns whether any file was written."""
@@ -736,16 +753,23 @@ def _lint_fix(units, result, opts, write: bool) -> bool:
         click.echo(res.diff(), err=True)
         if not write:
             continue
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            fh.write(res.fixed)
-        wrote = True
-        click.echo(f"fixed {u.path}", err=True)
-        if res.needs_separate_transactions and u.transaction != "never":
-            from bascule.sources import declare_non_transactional
+        from bascule.errors import SourceError
+        from bascule.sources import declare_non_transactional
 
-            done = declare_non_transactional(u.layout, path)
-            click.echo(done or f"note: {u.path}: run this migration outside one transaction (the VALIDATE steps "
-                               "must commit separately), in whatever way the tool that runs it allows", err=True)
+        try:
+            _replace_file(path, res.fixed)
+            wrote = True
+            click.echo(f"fixed {u.path}", err=True)
+            done = (declare_non_transactional(u.layout, path)
+                    if res.needs_separate_transactions and u.transaction != "never" else "")
+        except OSError as exc:
+            raise SourceError(f"cannot write {exc.filename or path}: {exc.strerror or exc}",
+                              hint="--diff prints the rewrite without writing any file") from None
+        if done is None:
+            click.echo(f"note: {u.path}: run this migration outside one transaction (the VALIDATE steps "
+                       "must commit separately), in whatever way the tool that runs it allows", err=True)
+        elif done:
+            click.echo(done, err=True)
     return wrote
 
 
