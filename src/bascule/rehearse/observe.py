@@ -63,13 +63,13 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
+from bascule.analyze.facts import MODES, RANK
 from bascule.observers import MigrationOutcome, Observer, StatementEvent, StatementOutcome
 
 APPLICATION_NAME = "bascule-rehearse-monitor"
 
-LOCK_MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
-              "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
-LOCK_RANK = {m: i for i, m in enumerate(LOCK_MODES)}
+LOCK_MODES = MODES  # weakest first, as the analyzer ranks them
+LOCK_RANK = RANK
 
 # Kinds of statement that can give a table a new relfilenode without building a transient heap.
 _INPLACE_REWRITERS = ("TruncateStmt",)

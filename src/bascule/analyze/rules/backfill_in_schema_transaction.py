@@ -3,20 +3,12 @@ one transaction."""
 
 from __future__ import annotations
 
-from bascule.analyze.facts import RANK, SHARE, bare, relkey
+from bascule.analyze.facts import LOCK_NAMES, RANK, SHARE, bare, relkey
 from bascule.analyze.model import Rule
 
 _DATA = ("UpdateStmt", "DeleteStmt", "MergeStmt", "InsertStmt")
 _SCHEMA = ("AlterTableStmt", "IndexStmt")
 _VERB = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE", "MergeStmt": "MERGE", "InsertStmt": "INSERT ... SELECT"}
-
-
-def _mode_name(mode: str) -> str:
-    """"AccessExclusiveLock" → "ACCESS EXCLUSIVE"."""
-    out = ""
-    for ch in mode.removesuffix("Lock"):
-        out += (" " + ch if ch.isupper() and out else ch)
-    return out.upper()
 
 
 def _backfill(kind: str, node: dict) -> str | None:
@@ -87,7 +79,7 @@ def check(s):
                 next((e[0] for e in fills.get(bare(table), ()) if e[0] > first[0]), None) == s.st.index:
             _, line, label, mode = first
             yield s.finding(RULE, f"{_VERB[kind]} on {table} runs in the same transaction as the {label} on line {line}: "
-                                  f"its {_mode_name(mode)} lock is held for the whole backfill, blocking "
+                                  f"its {LOCK_NAMES[mode]} lock is held for the whole backfill, blocking "
                                   f"{'reads and writes' if mode == 'AccessExclusiveLock' else 'writes'} "
                                   f"of {table} until commit",
                             table=table, location=(node.get("relation") or {}).get("location"), lock=mode)
@@ -107,7 +99,7 @@ def check(s):
             return  # LOCK TABLE before the backfill: it ran under ACCESS EXCLUSIVE already (B117), nothing new waits
         yield s.finding(RULE, f"{_label(kind, node)} on {table} runs in the same transaction as the {verb} on "
                               f"line {line}: every row the backfill changed stays locked while this statement "
-                              f"waits for and holds {_mode_name(mode)} on {table}, until commit",
+                              f"waits for and holds {LOCK_NAMES[mode]} on {table}, until commit",
                         table=table, location=(node.get("relation") or {}).get("location"), lock=mode)
 
 

@@ -5,11 +5,9 @@ while that lock is held."""
 
 from __future__ import annotations
 
-from bascule.analyze.facts import RANK, SUE, bare, relkey
+from bascule.analyze.facts import LOCK_NAMES, RANK, SUE, bare, relkey
 from bascule.analyze.model import Rule
 
-_MODE_NAMES = {"ShareLock": "SHARE", "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
-               "AccessExclusiveLock": "ACCESS EXCLUSIVE"}
 _BLOCKED = {"ShareLock": "writes", "ShareRowExclusiveLock": "writes", "ExclusiveLock": "writes",
             "AccessExclusiveLock": "reads and writes"}
 
@@ -47,7 +45,7 @@ def check(s):
     for name in names:
         added = f" ({name} was added NOT VALID at line {not_valid[name]})" if name in not_valid else ""
         yield s.finding(RULE, f"VALIDATE CONSTRAINT {name} on {table} runs in a transaction that holds "
-                              f"{_MODE_NAMES[mode]} on {table} since {where}{added}: the validation reads every row of "
+                              f"{LOCK_NAMES[mode]} on {table} since {where}{added}: the validation reads every row of "
                               f"{table} while {_BLOCKED[mode]} of {table} wait, so NOT VALID gains nothing",
                         table=table, lock=mode)
 
