@@ -220,23 +220,12 @@ def read_log(path: Path, database: str, marker: str | None = None) -> list[dict]
 
 @lru_cache(maxsize=4096)
 def statement_kinds(sql: str) -> tuple[str, ...] | None:
-    """Parse-node kinds of the statements in `sql` (split_statements' kinds), None when it does not
-    parse. Transaction control, which split_statements drops or refuses, is "TransactionStmt"."""
-    from bascule.sql import split_statements
+    """Parse-node kinds of the statements in `sql` (transaction control is "TransactionStmt"),
+    None when it does not parse."""
+    from bascule.analyze.facts import parse
 
     try:
-        stmts, dropped = split_statements(sql)
-        kinds = tuple(s.kind for s in stmts)
-        return kinds or (("TransactionStmt",) if dropped else None)
-    except BasculeError:
-        pass
-    try:  # ROLLBACK and friends: refused in a migration, fine in a log
-        import json
-
-        from pglast import parser
-
-        tree = json.loads(parser.parse_sql_json(sql))
-        return tuple(next(iter(item["stmt"])) for item in tree.get("stmts") or ()) or None
+        return tuple(tag for tag, _node in parse(sql)) or None
     except Exception:
         return None
 
