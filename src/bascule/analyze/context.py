@@ -297,9 +297,6 @@ class SchemaKnowledge:
         no code deployed before the migration reads or writes it."""
         return bare(table) in self.created_now or (bare(table), column) in self.columns_added_now
 
-    def known_table(self, table: str) -> bool:
-        return bare(table) in self.tables or (self.live is not None and self.live.has_table(table))
-
     # -- learning ------------------------------------------------------------------------------
     def begin_migration(self, label: str | None) -> None:
         self.migration = label

@@ -113,9 +113,6 @@ class LiveCatalog:
         return row[0] if row else None
 
     # -- Knowledge fallbacks -----------------------------------------------------------------------
-    def has_table(self, table: str) -> bool:
-        return self.columns(table) != {} or self._regclass(table) is not None
-
     def columns(self, table: str) -> dict[str, Column]:
         if table not in self._cols:
             oid = self._regclass(table)
