@@ -49,6 +49,7 @@ class LintOptions:
     enabled_only: frozenset | None = None
     severity: dict = field(default_factory=dict)  # code → severity override
     live: object | None = None  # analyze.live.LiveCatalog
+    jobs: int | None = None  # processes; None: two when there are two cores and enough SQL to pay for it
 
 
 @dataclass
@@ -222,19 +223,35 @@ def _statements(script: Script | None, unit: LintUnit, out: list[Finding]) -> li
         return None
 
 
-def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintResult:
-    from bascule.analyze import rules as registry
-    from bascule.analyze.suppress import apply_suppressions
+class _Pass:
+    """One pass over migrations in version order: the rules to run, and the schema knowledge that
+    each migration leaves for the next."""
 
-    opts = opts or LintOptions()
-    by_kind, every, per_migration = registry.dispatch(opts)
-    alter_cache: dict[frozenset, list] = {}
-    combined = {k: v + every for k, v in by_kind.items()}
-    known = SchemaKnowledge(live=opts.live)
-    findings: list[Finding] = []
-    summaries: list[MigrationSummary] = []
-    version = opts.pg_version
-    for unit in units:
+    def __init__(self, opts: LintOptions):
+        from bascule.analyze import rules as registry
+
+        self.opts = opts
+        self.by_kind, self.every, self.per_migration = registry.dispatch(opts)
+        self.alter_cache: dict[frozenset, list] = {}
+        self.combined = {k: v + self.every for k, v in self.by_kind.items()}
+        self.known = SchemaKnowledge(live=opts.live)
+        self.version = opts.pg_version
+
+    def learn_only(self, unit: LintUnit) -> None:
+        """What lint() does to the schema knowledge, without facts or rules."""
+        known = self.known
+        known.begin_migration(unit.label)
+        if unit.error or unit.up is None:
+            return
+        try:
+            stmts = unit.up.statements
+        except SqlSyntaxError:
+            return
+        for st in stmts:
+            known.learn(st.kind, st.node or {})
+
+    def lint(self, unit: LintUnit) -> tuple[list[Finding], MigrationSummary | None]:
+        opts, known, version = self.opts, self.known, self.version
         out: list[Finding] = []
         known.begin_migration(unit.label)
         if unit.error:
@@ -244,13 +261,11 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
                 out.append(Finding(code=SYNTAX.code, name=SYNTAX.name, severity="error", message=unit.error,
                                    path=unit.path, line=1, column=1, category="structure", why=SYNTAX.why,
                                    fix=SYNTAX.fix, migration=unit.label))
-            findings.extend(out)
-            continue
+            return out, None
         stmts = _statements(unit.up, unit, out)
         down = _statements(unit.down, unit, out)
         if stmts is None:
-            findings.extend(out)
-            continue
+            return out, None
         transactional = runs_in_transaction(unit.transaction, unit.up, version * 10000)  # as the runner decides
         held: dict[str, tuple[str, int, int]] = {}
         all_facts: list[StatementFacts] = []
@@ -259,6 +274,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
         classes: set[str] = set()
         rewrites: list[str] = []
         vnum = version * 10000
+        by_kind, every, combined, alter_cache = self.by_kind, self.every, self.combined, self.alter_cache
         for st in stmts:
             node = st.node or {}
             alone = st.needs_autocommit(vnum)
@@ -303,7 +319,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
                         held[table] = (mode, st.index, st.line)
         if unit.report:
             view = MigrationView(unit, stmts, down, all_facts, opts, known, transactional)
-            for rule in per_migration:
+            for rule in self.per_migration:
                 try:
                     out.extend(f for f in rule.check_migration(view) or () if f is not None)
                 except Exception as exc:
@@ -311,9 +327,91 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
         if not classes - {"data migration"} and "breaking" not in classes:
             classes.add("non-breaking")
         order = ["breaking", "non-breaking", "data migration"]
-        summaries.append(MigrationSummary(unit.label, unit.path, [c for c in order if c in classes], strongest,
-                                          transactional, len(stmts), rewrites, unit.report, strongest_tables))
-        findings.extend(out)
+        return out, MigrationSummary(unit.label, unit.path, [c for c in order if c in classes], strongest,
+                                     transactional, len(stmts), rewrites, unit.report, strongest_tables)
+
+
+# Below this much SQL a second process costs more (fork, pickling the findings back) than it saves.
+PARALLEL_MIN_BYTES = 64 * 1024
+# Share of the SQL the helper process lints. The main process lints the rest, after replaying the
+# helper's share through the schema knowledge only (parse + learn: about a third of a full lint).
+PARALLEL_HEAD_SHARE = 0.6
+
+
+def _sql_bytes(unit: LintUnit) -> int:
+    return sum(len(s.text) for s in (unit.up, unit.down) if s is not None)
+
+
+def _can_fork(units: list[LintUnit], opts: LintOptions) -> bool:
+    import os
+    import threading
+
+    jobs = opts.jobs if opts.jobs is not None else len(os.sched_getaffinity(0)) if hasattr(
+        os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (jobs >= 2 and hasattr(os, "fork") and opts.live is None and threading.active_count() == 1
+            and (opts.jobs is not None or sum(_sql_bytes(u) for u in units) >= PARALLEL_MIN_BYTES))
+
+
+def _split_point(units: list[LintUnit]) -> int:
+    total = sum(_sql_bytes(u) for u in units)
+    acc = 0
+    for i, u in enumerate(units):
+        acc += _sql_bytes(u)
+        if acc >= total * PARALLEL_HEAD_SHARE:
+            return i + 1
+    return len(units)
+
+
+def _lint_forked(units: list[LintUnit], opts: LintOptions) -> list | None:
+    """Lint the first migrations in a forked process and the rest here, at the same time. The
+    knowledge each migration needs only depends on the ones before it, so this process first
+    replays the helper's share through learn_only. None when the helper failed (the caller then
+    lints everything in this process)."""
+    import os
+    import pickle
+
+    split = _split_point(units)
+    if split in (0, len(units)):
+        return None
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the helper: never returns, never runs the parent's exit handlers or flushes its buffers
+        code = 1
+        try:
+            os.close(read_fd)
+            run = _Pass(opts)
+            data = pickle.dumps([run.lint(u) for u in units[:split]], protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_fd, "wb") as fh:
+                fh.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    try:
+        run = _Pass(opts)
+        for u in units[:split]:
+            run.learn_only(u)
+        tail = [run.lint(u) for u in units[split:]]
+    finally:
+        with os.fdopen(read_fd, "rb") as fh:
+            data = fh.read()  # also lets the helper finish writing if this process failed
+        _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return None
+    return pickle.loads(data) + tail
+
+
+def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintResult:
+    from bascule.analyze import rules as registry
+    from bascule.analyze.suppress import apply_suppressions
+
+    opts = opts or LintOptions()
+    per_unit = _lint_forked(units, opts) if _can_fork(units, opts) else None
+    if per_unit is None:
+        run = _Pass(opts)
+        per_unit = [run.lint(u) for u in units]
+    findings = [f for out, _ in per_unit for f in out]
+    summaries = [s for _, s in per_unit if s is not None and s.report]
     findings = apply_suppressions(findings, [u for u in units if u.report], registry.SUPPRESSION)
     for f in findings:
         if f.code in opts.severity:
@@ -322,9 +420,9 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
     if opts.live is not None:
         from bascule.analyze.live import size_findings
 
-        live_info = size_findings(findings, opts.live, version)
+        live_info = size_findings(findings, opts.live, opts.pg_version)
     findings.sort(key=_ORDER)  # stable: within a position, the order the rules reported in
-    return LintResult(findings, [s for s in summaries if s.report], version, live_info,
+    return LintResult(findings, summaries, opts.pg_version, live_info,
                       files=sum(1 for u in units if u.report))
 
 

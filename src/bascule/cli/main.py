@@ -603,10 +603,13 @@ def embedded_url(obj: Ctx, pg_version) -> None:
 @click.option("--no-probe", is_flag=True, help="With --env/--url: skip the throughput probe (a rolled-back temporary "
               "table); estimates then use conservative default rates.")
 @click.option("--list-rules", is_flag=True, help="List every rule with its code, severity and summary, and exit.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 2), help="Processes: 1, or 2 to lint the first migrations "
+              "in a second process (default: 2 when two cores are free and there is over 64 KiB of SQL, without "
+              "--env/--url).")
 @click.option("--verbose", "-v", is_flag=True, help="Also show suppressed findings and each migration's rewrites.")
 @click.pass_obj
 def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, runner, disable, only, enable,
-         no_probe, list_rules, verbose) -> None:
+         no_probe, list_rules, jobs, verbose) -> None:
     """Check migrations for locks, rewrites, scans, breaking changes and data loss.
 
     PATH is a migrations folder (any layout bascule reads), a folder of .sql files, a .sql file,
@@ -648,6 +651,7 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
         if lint_env or obj.env:
             raise
     opts = options.build(cfg.lint if cfg else None, pg=pg, runner=runner, disable=disable, only=only, enable=enable)
+    opts.jobs = jobs
     stdin_text = click.get_text_stream("stdin").read() if "-" in paths else None
     units = inputs.collect(list(paths), default_folder=cfg.migrations_dir if cfg else None,
                            layout=cfg.layout if cfg else "auto", stdin_text=stdin_text)
