@@ -653,3 +653,72 @@ def test_dotted_versions_order_like_integer_tuples(a, b):
     assert (version_key(va) < version_key(vb)) == (strip(a) < strip(b))
     assert version_key(va.replace(".", "_")) == version_key(va)
 
+
+
+# ----------------------------------------------------------------------------- declaring a migration non-transactional
+
+@pytest.mark.parametrize("layout,up_name,config_name,initial,expected", [
+    ("native", "up.sql", "migration.toml", 'lock_timeout = "5s"\n\n[expect_rows]\nusers = "unchanged"\n',
+     'transaction = "never"'),
+    ("diesel", "up.sql", "metadata.toml", "run_in_transaction = true\n", "run_in_transaction = false"),
+    ("flyway", "V2__index.sql", "V2__index.sql.conf", "encoding=UTF-8\nexecuteInTransaction=true\n",
+     "executeInTransaction=false"),
+])
+def test_declare_non_transactional_rewrites_the_config_in_place(tmp_path, layout, up_name, config_name, initial,
+                                                                 expected):
+    from bascule.sources import declare_non_transactional
+
+    up = tmp_path / up_name
+    up.write_text("CREATE INDEX CONCURRENTLY i ON t (x);\n")
+    conf = tmp_path / config_name
+    conf.write_text(initial)
+    conf.chmod(0o640)
+    assert str(conf) in declare_non_transactional(layout, up)
+    text = conf.read_text()
+    assert expected in text and text.count(expected.split("=")[0].strip()) == 1
+    if layout == "native":  # the key goes above any [table], the rest is kept
+        assert text.index("transaction =") < text.index("[expect_rows]") and 'lock_timeout = "5s"' in text
+    if layout == "flyway":
+        assert "encoding=UTF-8" in text
+    assert conf.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([up_name, config_name])
+
+
+def test_declare_non_transactional_creates_a_missing_config_and_dbmate_keeps_options(tmp_path):
+    import os
+
+    from bascule.sources import declare_non_transactional
+
+    up = tmp_path / "up.sql"
+    up.write_text("SELECT 1;\n")
+    declare_non_transactional("native", up)
+    assert (tmp_path / "migration.toml").read_text().startswith('transaction = "never"')
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "migration.toml").stat().st_mode & 0o777 == 0o666 & ~umask  # like any new file
+    mig = tmp_path / "20240101000000_x.sql"
+    mig.write_bytes(b"-- migrate:up foo:bar transaction:true\r\nSELECT 1;\r\n-- migrate:down\r\nSELECT 2;\r\n")
+    declare_non_transactional("dbmate", mig)
+    assert mig.read_bytes() == (b"-- migrate:up foo:bar transaction:false\r\nSELECT 1;\r\n-- migrate:down\r\n"
+                                b"SELECT 2;\r\n")
+    assert declare_non_transactional("prisma", up) is None  # no per-migration switch in that layout
+
+
+def test_a_failed_config_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monkeypatch):
+    import os
+
+    from bascule.sources import declare_non_transactional
+
+    up = tmp_path / "up.sql"
+    up.write_text("SELECT 1;\n")
+    conf = tmp_path / "migration.toml"
+    conf.write_text('lock_timeout = "5s"\n')
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device", str(dst))
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError):
+        declare_non_transactional("native", up)
+    assert conf.read_text() == 'lock_timeout = "5s"\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["migration.toml", "up.sql"]

@@ -713,23 +713,6 @@ def _list_rules(rules, fmt: str) -> None:
         click.echo(f"{r.code}  {r.severity:<7}  {r.name:<34} {r.summary}{flags}")
 
 
-def _replace_file(path: Path, text: str) -> None:
-    """Write `text` over `path` atomically (a sibling temp file, then rename): a failed write leaves
-    the original file as it was. Keeps the file's permission bits."""
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _lint_fix(units, result, opts, write: bool) -> bool:
     """Rewrite each file with fixable findings and print the diff and notes on stderr (stdout stays
     the report). Returns whether any file was written."""
@@ -758,10 +741,10 @@ def _lint_fix(units, result, opts, write: bool) -> bool:
         if not write:
             continue
         from bascule.errors import SourceError
-        from bascule.sources import declare_non_transactional
+        from bascule.sources import declare_non_transactional, write_text_atomic
 
         try:
-            _replace_file(path, res.fixed)
+            write_text_atomic(path, res.fixed)
             wrote = True
             click.echo(f"fixed {u.path}", err=True)
             done = (declare_non_transactional(u.layout, path)

@@ -29,6 +29,33 @@ def read_text(path: Path) -> str:
         raise SourceError(f"{path}: not valid UTF-8 (byte {exc.start})", hint="save migration files as UTF-8") from None
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically: a sibling temporary file, flushed, then renamed over the
+    target, so a reader or a crash sees the old file or the new one, never half of one. An existing
+    file keeps its permission bits; a new one gets the usual 0666 minus the umask. Line endings are
+    written as they are in `text`. Raises OSError (the temporary file removed)."""
+    import os
+    import tempfile
+
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(read_text(path))
@@ -148,5 +175,5 @@ def set_toml_key(toml: Path, key: str, value: str) -> str:
     line = f"{key} = {value}  # set by bascule lint --fix: VALIDATE must commit separately"
     pattern = re.compile(rf"(?m)^\s*{re.escape(key)}\s*=.*$")
     text = pattern.sub(line, text, count=1) if pattern.search(text) else line + "\n" + text
-    toml.write_text(text, encoding="utf-8")
+    write_text_atomic(toml, text)
     return f"set {key} = {value} in {toml}"

@@ -115,6 +115,7 @@ def declare_non_transactional(path: Path) -> str:
             opts = [o for o in (m.group(2) or "").split() if not o.startswith("transaction:")]
             lines[i] = " ".join(["-- migrate:up", *opts, "transaction:false"]) + line[len(body):]
             break
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write("".join(lines))
+    from bascule.sources import write_text_atomic
+
+    write_text_atomic(path, "".join(lines))
     return f"set transaction:false on the -- migrate:up line of {path}"

@@ -113,5 +113,7 @@ def declare_non_transactional(sql_path: Path) -> str:
     conf = sql_path.with_name(sql_path.name + ".conf")
     lines = read_text(conf).split("\n") if conf.is_file() else []
     lines = [ln for ln in lines if ln.strip() and not ln.strip().startswith("executeInTransaction")]
-    conf.write_text("\n".join([*lines, "executeInTransaction=false"]) + "\n", encoding="utf-8")
+    from bascule.sources import write_text_atomic
+
+    write_text_atomic(conf, "\n".join([*lines, "executeInTransaction=false"]) + "\n")
     return f"set executeInTransaction=false in {conf}"
