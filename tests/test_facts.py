@@ -502,3 +502,44 @@ def test_validated_compound_check_makes_set_not_null_free(vdb):
         known.learn(tag, node)
     (tag, node), = parse("ALTER TABLE t ALTER COLUMN c SET NOT NULL")
     assert statement_facts(tag, node, version, known).scans
+
+
+_TZ_NOT_FIXED = ("Europe/London", "Africa/Abidjan", "Atlantic/Reykjavik", "Europe/Paris", "America/New_York")
+
+
+def test_timestamptz_conversion_in_each_zone_matches_the_server(vdb):
+    """timestamp ↔ timestamptz on PostgreSQL 12+: in every zone bascule takes for a fixed zero offset the
+    server keeps the table's relfilenode and rebuilds only the column's index; in the others (some at
+    +00:00 today) it rewrites the table. Checked with the zone set by SET LOCAL in the same transaction."""
+    from bascule.analyze.context import ZERO_OFFSET_ZONES
+    from bascule.analyze.facts import parse, statement_facts
+
+    setup = "CREATE TABLE tz (id int, ts timestamp, tt timestamptz, other int); CREATE INDEX tz_ts ON tz (ts); " \
+            "CREATE INDEX tz_tt ON tz (tt); CREATE INDEX tz_other ON tz (other); " \
+            "INSERT INTO tz SELECT g, now(), now(), g FROM generate_series(1, 50) g;"
+    vdb.exec(setup)
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+    zones = sorted(ZERO_OFFSET_ZONES) + ["+00:00", "0"] + list(_TZ_NOT_FIXED)
+    wrong = []
+    q = "SELECT relname, relfilenode FROM pg_class WHERE relname LIKE 'tz%'"
+    with vdb.connect() as c:
+        for zone in zones:
+            for sql in ("ALTER TABLE tz ALTER COLUMN ts TYPE timestamptz", "ALTER TABLE tz ALTER COLUMN tt TYPE timestamp"):
+                set_sql = f"SET LOCAL TimeZone = '{zone}'"
+                before = dict(c.execute(q).fetchall())
+                with c.transaction(force_rollback=True):
+                    c.execute(set_sql)
+                    c.execute(sql)
+                    during = dict(c.execute(q).fetchall())
+                changed = {name for name, fn in before.items() if during.get(name) != fn}
+                known = _known(setup)
+                for tag, node in parse(set_sql):
+                    known.learn(tag, node)
+                (tag, node), = parse(sql)
+                facts = statement_facts(tag, node, version, known)
+                rewrite = any(e.certain for e in facts.rewrites)
+                rebuilt = {f"tz_{e.column}" for e in facts.index_builds if e.certain}
+                expected = {"tz", "tz_ts", "tz_tt", "tz_other"} if rewrite else rebuilt
+                if changed != expected:
+                    wrong.append(f"{zone}: {sql}: server changed {sorted(changed)}, facts say {sorted(expected)}")
+    assert not wrong, "\n".join(wrong)

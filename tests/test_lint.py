@@ -229,6 +229,24 @@ def test_live_catalog_supplies_old_column_types(vdb, tmp_path):
     assert b111[0]["estimate"]["work"] == "rewrite" and doc["live"]["probed"] is False
 
 
+def test_live_session_timezone_decides_timestamptz_rewrites(vdb, tmp_path):
+    """`bascule up` connects like lint does: the connection's TimeZone (here set in the URL's options)
+    decides whether timestamp → timestamptz rewrites the table (PostgreSQL 12+)."""
+    from urllib.parse import quote
+
+    vdb.exec("CREATE TABLE ev (id bigint PRIMARY KEY, at timestamp); CREATE INDEX ev_at ON ev (at);")
+    (tmp_path / "m.sql").write_text("ALTER TABLE ev ALTER COLUMN at TYPE timestamptz;\n")
+    out = {}
+    for zone in ("UTC", "Europe/Paris"):
+        url = vdb.url + "&options=" + quote(f"-c TimeZone={zone}", safe="")
+        doc = json.loads(run(tmp_path, "--url", url, "--no-probe", "--format", "json", "m.sql").stdout)
+        out[zone], = [f for f in doc["findings"] if f["code"] == "B111"]
+    # (both are downgraded to info: the table is empty)
+    assert out["UTC"]["work"] == "index" and not out["UTC"]["rewrite"]
+    assert "keeps the rows" in out["UTC"]["message"] and "rebuilds the indexes on at" in out["UTC"]["message"]
+    assert out["Europe/Paris"]["work"] == "rewrite" and "TimeZone is not UTC" in out["Europe/Paris"]["message"]
+
+
 def test_unreachable_database_is_a_clear_error(tmp_path):
     (tmp_path / "m.sql").write_text("SELECT 1;\n")
     res = run(tmp_path, "--url", "postgresql://nobody@127.0.0.1:1/none", "m.sql")

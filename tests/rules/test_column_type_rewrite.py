@@ -56,7 +56,64 @@ def test_unknown_old_type_with_using_is_certain():
 
 def test_timestamp_to_timestamptz_depends_on_timezone():
     f, = hits("ALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111", before=BEFORE)
-    assert f.severity == "warning" and "UTC" in f.message
+    assert f.severity == "warning" and f.rewrite and "unless the session's TimeZone is UTC" in f.message
+    assert "SET LOCAL TimeZone = 'UTC'" in f.message
+
+
+IDX = BEFORE + ["CREATE INDEX t_ts ON t (ts);"]
+
+
+@pytest.mark.parametrize("setting", [
+    "SET LOCAL TimeZone = 'UTC';", "SET TIME ZONE 'Etc/UTC';", "SET timezone TO 'gmt';", "SET TIME ZONE 0;",
+    "SET TIME ZONE INTERVAL '+00:00' HOUR TO MINUTE;", "SELECT set_config('TimeZone', 'UTC', true);",
+])
+def test_timestamptz_in_a_utc_session_rebuilds_only_the_indexes(setting):
+    sql = f"{setting}\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;"
+    f, = hits(sql, "B111", before=IDX)
+    assert f.severity == "warning" and not f.rewrite and f.work == "index"
+    assert "keeps the rows" in f.message and "rebuilds the indexes on ts" in f.message
+    assert not fires(sql, "B111", before=BEFORE)  # no index on ts: nothing to rebuild, nothing to report
+    assert not fires(f"{setting}\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz(6);", "B111", before=BEFORE)
+
+
+@pytest.mark.parametrize("setting", [
+    "SET TimeZone = 'Europe/London';",  # +00:00 in winter, but not a fixed offset
+    "SET TIME ZONE 'Africa/Abidjan';",  # +00:00 today, another offset in its history
+    "SET TIME ZONE 1;",
+    "SET LOCAL TimeZone = 'UTC'; SET TimeZone = 'Europe/Paris';",  # the session SET replaces the local one
+])
+def test_timestamptz_in_another_zone_is_a_certain_rewrite(setting):
+    f, = hits(f"{setting}\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111", before=BEFORE)
+    assert f.severity == "error" and f.rewrite and "TimeZone is not UTC" in f.message
+
+
+@pytest.mark.parametrize("sql", [
+    "SET LOCAL TimeZone = 'UTC'; RESET timezone;\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;",  # back to the default
+    "SET TimeZone = 'UTC'; RESET ALL;\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;",
+    "SET LOCAL TimeZone = 'UTC';\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz(3);",  # fewer digits: rounds every row
+    "SET LOCAL TimeZone = 'UTC';\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz USING ts AT TIME ZONE 'UTC';",
+])
+def test_utc_session_does_not_hide_other_rewrites(sql):
+    f, = hits(sql, "B111", before=BEFORE)
+    assert f.rewrite
+
+
+def test_set_local_lasts_only_in_a_transactional_migration():
+    sql = "SET LOCAL TimeZone = 'UTC';\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;"
+    f, = hits(sql, "B111", before=BEFORE, transaction="never")  # each statement commits: SET LOCAL is gone
+    assert f.rewrite and "SET TimeZone = 'UTC'" in f.message and "SET LOCAL" not in f.message
+    assert not fires(sql.replace("SET LOCAL", "SET"), "B111", before=BEFORE, transaction="never")
+
+
+def test_set_timezone_does_not_carry_into_the_next_migration():
+    f, = hits("ALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111", before=BEFORE + ["SET TimeZone = 'UTC';"])
+    assert f.rewrite and f.severity == "warning"
+
+
+def test_before_postgresql_12_timestamptz_always_rewrites():
+    f, = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111",
+              before=BEFORE, pg_version=11)
+    assert f.rewrite and f.severity == "error"
 
 
 def test_type_learned_from_an_earlier_migration_change():

@@ -38,6 +38,38 @@ class Table:
     created_in: str | None = None  # migration label, when a linted migration created it
 
 
+# Time zones whose offset is zero and has never changed, where PostgreSQL 12+ converts timestamp
+# ↔ timestamptz without rewriting the table (each checked on PostgreSQL 15 and 18 in
+# tests/test_facts.py). Africa/Abidjan, Europe/London, Atlantic/Reykjavik are at +00:00 now but had
+# other offsets: the table is rewritten there.
+ZERO_OFFSET_ZONES = frozenset(z.lower() for z in (
+    "UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "GMT-0", "Etc/GMT+0",
+    "Etc/GMT-0", "Greenwich", "Etc/Greenwich", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu", "UTC0"))
+
+
+def zero_offset_zone(args) -> bool:
+    """Whether a SET TimeZone value (the parse tree's args, or a name) is a fixed zero offset."""
+    if isinstance(args, str):
+        v = args.strip().lower()
+        return v in ZERO_OFFSET_ZONES or all(ch in "+-0:" for ch in v) and "0" in v
+    if not args:
+        return False
+    a = args[0]
+    if "TypeCast" in a:  # SET TIME ZONE INTERVAL '+00:00' HOUR TO MINUTE
+        a = a["TypeCast"].get("arg") or {}
+    c = a.get("A_Const") or {}
+    if "ival" in c:
+        return (c["ival"] or {}).get("ival", 0) == 0
+    if "fval" in c:
+        try:
+            return float((c["fval"] or {}).get("fval", "1")) == 0
+        except ValueError:
+            return False
+    if "sval" in c:
+        return zero_offset_zone((c["sval"] or {}).get("sval", ""))
+    return False
+
+
 def _not_null_column(expr) -> str | None:
     """`col IS NOT NULL` → col (the CHECK that proves SET NOT NULL on PostgreSQL 12+)."""
     nt = (expr or {}).get("NullTest") if isinstance(expr, dict) else None
@@ -116,6 +148,11 @@ class SchemaKnowledge:
         self.fks: dict[tuple[str, str], tuple[tuple, str, tuple]] = {}
         self.live = live
         self.migration: str | None = None
+        # the session TimeZone as this migration set it: True/False whether it has a fixed zero
+        # offset, "default" after RESET, None when not set (then: the connection's, if any)
+        self.tz_session: bool | str | None = None
+        self.tz_local: bool | str | None = None  # SET LOCAL: lasts until the transaction ends
+        self.transactional = True  # the migration runs as one transaction (set by the engine)
 
     # -- Knowledge protocol ------------------------------------------------------------------
     def column(self, table: str, column: str) -> Column | None:
@@ -303,11 +340,72 @@ class SchemaKnowledge:
         self.created_now = set()
         self.columns_added_now = set()
         self.enum_values_added_now = {}
+        self.tz_session = self.tz_local = None
+        self.transactional = True
+
+    def utc_session(self) -> bool | None:
+        """Whether the session running the statement has a TimeZone with a fixed zero offset (UTC):
+        as the migration set it earlier (SET LOCAL only counts in a migration run as one
+        transaction), else as the live connection's is, else unknown (None)."""
+        value = self.tz_local if self.tz_local is not None and self.transactional else self.tz_session
+        if value is None or value == "default":
+            return self.live.utc_session() if self.live is not None else None
+        return value
+
+    def indexes_on_column(self, table: str, column: str) -> bool | None:
+        """Whether an index of `table` has `column` among its key columns: True, False when bascule
+        knows every index of the table and none has, None when it cannot tell (expressions,
+        partial indexes, or indexes it does not know)."""
+        tb = bare(table)
+        names = self.table_indexes(table)
+        shapes = []
+        for name in names:
+            shape = self.index_keys.get(name)
+            if shape is None and self.live is not None:
+                live = self.live.index_shapes(table).get(name)
+                shape = live if live is not None else None
+            shapes.append(shape)
+        if any(shape is not None and column in shape[0] for shape in shapes):
+            return True
+        t = self.tables.get(tb)
+        if t is not None and t.created_in is not None or self.live is not None:
+            return False if all(s is not None and None not in s[0] and not s[2] for s in shapes) else None
+        return None
 
     def learn(self, tag: str, node: dict) -> None:
         handler = _LEARN.get(tag)
         if handler is not None:
             handler(self, node)
+
+    def _set_variable(self, node: dict) -> None:
+        kind = node.get("kind")
+        if kind == "VAR_RESET_ALL":
+            self.tz_session = "default"
+            self.tz_local = None
+            return
+        if node.get("name") != "timezone":
+            return
+        value = zero_offset_zone(node.get("args")) if kind == "VAR_SET_VALUE" else "default"
+        self._set_tz(value, bool(node.get("is_local")))
+
+    def _set_tz(self, value, local: bool) -> None:
+        if local:
+            self.tz_local = value
+        else:  # a plain SET also replaces a SET LOCAL of the same transaction
+            self.tz_session = value
+            self.tz_local = None
+
+    def _select(self, node: dict) -> None:
+        """SELECT set_config('timezone', 'UTC', is_local) with literal arguments."""
+        for t in node.get("targetList") or ():
+            fc = ((t.get("ResTarget") or {}).get("val") or {}).get("FuncCall") or {}
+            names = names_of(fc.get("funcname"))
+            args = fc.get("args") or ()
+            if names and names[-1] == "set_config" and len(args) == 3:
+                first = ((args[0].get("A_Const") or {}).get("sval") or {}).get("sval")
+                if first is not None and first.lower() == "timezone":
+                    local = ((args[2].get("A_Const") or {}).get("boolval") or {}).get("boolval", False)
+                    self._set_tz(zero_offset_zone(args[1:2]), bool(local))
 
     def _create(self, node: dict) -> None:
         name = relkey(node.get("relation"))
@@ -596,6 +694,8 @@ class SchemaKnowledge:
 
 
 _LEARN = {
+    "VariableSetStmt": SchemaKnowledge._set_variable,
+    "SelectStmt": SchemaKnowledge._select,
     "CreateStmt": SchemaKnowledge._create,
     "CreateTableAsStmt": SchemaKnowledge._create_as,
     "AlterTableStmt": SchemaKnowledge._alter,

@@ -267,6 +267,7 @@ class _Pass:
         if stmts is None:
             return out, None
         transactional = runs_in_transaction(unit.transaction, unit.up, version * 10000)  # as the runner decides
+        known.transactional = transactional  # whether a SET LOCAL lasts to the end of the migration
         held: dict[str, tuple[str, int, int]] = {}
         all_facts: list[StatementFacts] = []
         strongest: tuple[str, str] | None = None

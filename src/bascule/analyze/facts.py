@@ -305,7 +305,24 @@ def _alter_column_type_effect(table: str, col: str, new: TypeRef | None, using, 
         return f"SET DATA TYPE {new} (the old type is unknown: no rewrite only if it is binary-coercible)", False, False
     if binary_coercible(old, new):
         return None, True, False
+    if version >= 12 and tz_conversion(old, new):
+        # PostgreSQL 12+ keeps the stored values when the session's TimeZone is UTC
+        utc = _ask(known, "utc_session")
+        if utc:
+            return None, True, False
+        if utc is None:
+            return f"SET DATA TYPE {old} → {new} (unless the session TimeZone is UTC)", False, False
     return f"SET DATA TYPE {old} → {new}", True, narrowing(old, new)
+
+
+def tz_conversion(old: TypeRef, new: TypeRef) -> bool:
+    """timestamp ↔ timestamptz keeping at least the fractional digits: PostgreSQL 12+ changes no
+    stored value (and rewrites nothing) when the session's TimeZone has a fixed zero offset. The
+    indexes on the column are rebuilt all the same: their operator class changes."""
+    if old.array or new.array or {old.name, new.name} != {"timestamp", "timestamptz"} or old.name == new.name:
+        return False
+    p1 = new.mods[0] if new.mods else 6
+    return isinstance(p1, int) and (p1 >= 6 or (bool(old.mods) and isinstance(old.mods[0], int) and p1 >= old.mods[0]))
 
 
 def _trivial_using(using, col: str, new: TypeRef | None = None) -> bool:
@@ -576,6 +593,15 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
             reason, certain, narrow = _alter_column_type_effect(table, col, new, cd.get("raw_default"), known, version)
             if reason:
                 f.rewrites.append(Effect(table, reason, col, certain, cd.get("location")))
+            old = _ask(known, "column_type", table, col)
+            if old is not None and new is not None and (not reason or not certain) and version >= 12 \
+                    and (cd.get("raw_default") is None or _trivial_using(cd["raw_default"], col, new)) \
+                    and tz_conversion(old, new):
+                # no table rewrite (or maybe none), but the column's indexes change operator class
+                on_col = _ask(known, "indexes_on_column", table, col)
+                if on_col is not False:
+                    f.index_builds.append(Effect(table, f"SET DATA TYPE {old} → {new} rebuilds the indexes on {col}",
+                                                 col, on_col is True, cd.get("location")))
             if narrow:
                 f.breaking.append(Effect(table, f"narrows column {col} to {new}", col))
             # a foreign key on the column (either end) is re-created: ACCESS EXCLUSIVE on the other table, and

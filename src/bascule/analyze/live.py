@@ -93,6 +93,7 @@ class LiveCatalog:
         self.version = conn.info.server_version
         self.rates = dict(DEFAULT_RATES)
         self.probed = False
+        self._timezone: str | None = None
         self._run("SET statement_timeout = '10s'")
         self._run("SET lock_timeout = '1s'")  # never queue behind a migration or a long lock holder
         row = self._one("SELECT extract(epoch FROM now() - coalesce(stats_reset, pg_postmaster_start_time())) "
@@ -288,6 +289,16 @@ class LiveCatalog:
             self.probed = True
         except Exception:  # no TEMP privilege, read-only replica: keep the defaults, say so
             self.probed = False
+
+    def utc_session(self) -> bool:
+        """Whether this connection's TimeZone is a fixed zero offset. `bascule up` connects to the
+        same target the same way, so its session starts with the same TimeZone (unless PGTZ or the
+        URL's options differ where it runs)."""
+        from bascule.analyze.context import zero_offset_zone
+
+        if self._timezone is None:
+            self._timezone = str(self._one("SELECT current_setting('TimeZone')")[0])
+        return zero_offset_zone(self._timezone)
 
     def server_info(self) -> dict:
         return {"server_version": self.version, "probed": self.probed,
