@@ -543,3 +543,45 @@ def test_timestamptz_conversion_in_each_zone_matches_the_server(vdb):
                 if changed != expected:
                     wrong.append(f"{zone}: {sql}: server changed {sorted(changed)}, facts say {sorted(expected)}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_timestamptz_precisions_and_constraint_checks_match_the_server(vdb):
+    """In a UTC session (PostgreSQL 12+): a target precision below 6 rewrites whatever the old one;
+    without a rewrite, CHECK constraints and foreign keys on the column are checked again (a scan)."""
+    from bascule.analyze.context import SchemaKnowledge
+    from bascule.analyze.facts import parse, statement_facts
+
+    setup = ("CREATE TABLE pm (a timestamp, a0 timestamp(0), a3 timestamp(3), b timestamptz, b3 timestamptz(3));"
+             "INSERT INTO pm SELECT now(), now(), now(), now(), now() FROM generate_series(1, 20);"
+             "CREATE TABLE ck (c timestamp CHECK (c > '2000-01-01'), d timestamp);"
+             "INSERT INTO ck SELECT now(), now() FROM generate_series(1, 20);"
+             "CREATE TABLE fp (c timestamp PRIMARY KEY); CREATE TABLE fc (c timestamp REFERENCES fp (c));"
+             "INSERT INTO fp SELECT now() + g * interval '1 s' FROM generate_series(1, 20) g; INSERT INTO fc SELECT c FROM fp;")
+    vdb.exec(setup)
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+    known = SchemaKnowledge()
+    known.begin_migration("setup")  # created by an earlier migration: every constraint and index is known
+    for tag, node in parse(setup):
+        known.learn(tag, node)
+    known.begin_migration("this one")
+    for tag, node in parse("SET LOCAL TimeZone = 'UTC'"):
+        known.learn(tag, node)
+    cases = [f"ALTER TABLE pm ALTER COLUMN {col} TYPE {to}"
+             for col in ("a", "a0", "a3") for to in ("timestamptz", "timestamptz(0)", "timestamptz(3)", "timestamptz(6)")]
+    cases += [f"ALTER TABLE pm ALTER COLUMN {col} TYPE {to}"
+              for col in ("b", "b3") for to in ("timestamp", "timestamp(3)", "timestamp(6)")]
+    cases += ["ALTER TABLE ck ALTER COLUMN c TYPE timestamptz", "ALTER TABLE ck ALTER COLUMN d TYPE timestamptz",
+              "ALTER TABLE fc ALTER COLUMN c TYPE timestamptz", "ALTER TABLE fp ALTER COLUMN c TYPE timestamptz"]
+    wrong = []
+    with vdb.connect() as c:
+        for sql in cases:
+            rewritten, scanned = _rewritten_and_scanned(c, f"SET LOCAL TimeZone = 'UTC'; {sql}")
+            (tag, node), = parse(sql)
+            facts = statement_facts(tag, node, version, known)
+            rewrites = {e.table for e in facts.rewrites if e.certain}
+            sure = {e.table for e in facts.scans if e.certain}
+            maybe = {e.table for e in facts.scans} | rewrites
+            if rewrites != rewritten or not sure <= scanned <= maybe:
+                wrong.append(f"{sql}: server rewrote {sorted(rewritten)} scanned {sorted(scanned)}; facts rewrite "
+                             f"{sorted(rewrites)}, scan {sorted(sure)} (maybe {sorted(maybe)})")
+    assert not wrong, "\n".join(wrong)

@@ -57,6 +57,22 @@ def test_resume_replays_session_settings(project):
     assert p.db.scalar("SELECT to_regclass('public.child')") is None
 
 
+def test_resume_replays_set_config(project):
+    """SELECT set_config(..., false) changes the session like SET: a resumed statement-by-statement
+    migration replays it (the zone of a timestamptz conversion, the search_path, ...)."""
+    p = project
+    p.db.exec("CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY)")
+    p.add("0001", "in_app_schema",
+          "SELECT set_config('search_path', 'app', false);\n"
+          "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);\n"
+          "CREATE TABLE child (id int REFERENCES parent (id));\n")
+    p.run("up", check=3)
+    p.db.exec("CREATE TABLE app.parent (id int PRIMARY KEY); CREATE TABLE public.parent (id int PRIMARY KEY)")
+    res = p.run("up")
+    assert "replayed `SELECT set_config('search_path', 'app', false)`" in res.stderr
+    assert p.db.scalar("SELECT to_regclass('app.child') IS NOT NULL") is True
+
+
 def test_failed_concurrent_index_name_clash_is_not_counted_as_done(project):
     p = project
     p.db.exec("CREATE TABLE users (id int, email text); CREATE TABLE other (x int); "

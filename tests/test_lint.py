@@ -247,6 +247,31 @@ def test_live_session_timezone_decides_timestamptz_rewrites(vdb, tmp_path):
     assert out["Europe/Paris"]["work"] == "rewrite" and "TimeZone is not UTC" in out["Europe/Paris"]["message"]
 
 
+def test_live_utc_conversion_sees_partition_invalid_indexes_and_checks(vdb, tmp_path):
+    """In a UTC session the live catalog answers what the conversion still does: rebuild indexes
+    (of partitions too, and invalid ones) and check CHECK constraints on the column again."""
+    from urllib.parse import quote
+
+    import psycopg
+
+    vdb.exec("CREATE TABLE lv (id int, at timestamp) PARTITION BY RANGE (id);"
+             "CREATE TABLE lv1 PARTITION OF lv FOR VALUES FROM (0) TO (100); CREATE INDEX lv1_at ON lv1 (at);"
+             "CREATE TABLE ck (at timestamp CHECK (at > '2000-01-01'));"
+             "CREATE TABLE iv (at timestamp); INSERT INTO iv VALUES ('2020-01-01'), ('2020-01-01');"
+             "CREATE TABLE plain (id int, at timestamp);")
+    with pytest.raises(psycopg.errors.UniqueViolation):  # leaves iv_at INVALID
+        vdb.exec("CREATE UNIQUE INDEX CONCURRENTLY iv_at ON iv (at)")
+    (tmp_path / "m.sql").write_text("".join(f"ALTER TABLE {t} ALTER COLUMN at TYPE timestamptz;\n"
+                                            for t in ("lv", "ck", "iv", "plain")))
+    url = vdb.url + "&options=" + quote("-c TimeZone=Etc/UTC", safe="")
+    doc = json.loads(run(tmp_path, "--url", url, "--no-probe", "--format", "json", "m.sql").stdout)
+    by_table = {f["table"]: f["message"] for f in doc["findings"] if f["code"] == "B111"}
+    assert set(by_table) == {"lv", "ck", "iv"}  # plain: nothing but the catalog changes
+    assert "rebuilds the indexes on at" in by_table["lv"] and "rebuilds the indexes on at" in by_table["iv"]
+    assert "checks the constraints on at again (a scan of ck)" in by_table["ck"]
+    assert "the connection's TimeZone is Etc/UTC" in by_table["ck"]
+
+
 def test_unreachable_database_is_a_clear_error(tmp_path):
     (tmp_path / "m.sql").write_text("SELECT 1;\n")
     res = run(tmp_path, "--url", "postgresql://nobody@127.0.0.1:1/none", "m.sql")

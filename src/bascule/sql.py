@@ -121,6 +121,12 @@ def _find_copy_from_stdin(text: str) -> tuple[int, int] | None:
     return None
 
 
+def _set_config_call(target: dict) -> bool:
+    fc = ((target.get("ResTarget") or {}).get("val") or {}).get("FuncCall") or {}
+    names = [n["String"]["sval"] for n in fc.get("funcname") or () if "String" in n]
+    return names[-1:] == ["set_config"]
+
+
 def _defelem_false(arg: dict | None) -> bool:
     """REINDEX (CONCURRENTLY false|off|0) is the plain, transactional form."""
     if not arg:
@@ -171,6 +177,9 @@ def _classify(tag: str, node: dict) -> dict:
         facts["autocommit_only"] = True
     elif tag == "VariableSetStmt" and not node.get("is_local"):
         facts["sets_session"] = True
+    elif tag == "SelectStmt" and not node.get("fromClause") and node.get("targetList") and all(
+            _set_config_call(t) for t in node["targetList"]):
+        facts["sets_session"] = True  # SELECT set_config(...): replayed on resume like a SET
     return facts
 
 

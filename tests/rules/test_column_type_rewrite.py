@@ -57,7 +57,8 @@ def test_unknown_old_type_with_using_is_certain():
 def test_timestamp_to_timestamptz_depends_on_timezone():
     f, = hits("ALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111", before=BEFORE)
     assert f.severity == "warning" and f.rewrite and "unless the session's TimeZone is UTC" in f.message
-    assert "SET LOCAL TimeZone = 'UTC'" in f.message
+    assert "SET LOCAL TimeZone = 'UTC'" in f.message and "if the stored values are UTC" in f.message
+    assert "AT TIME ZONE" in f.message  # local times of another zone: the conversion must say which
 
 
 IDX = BEFORE + ["CREATE INDEX t_ts ON t (ts);"]
@@ -129,3 +130,88 @@ def test_table_created_in_the_same_migration():
 def test_suppression_with_reason():
     sql = "-- bascule:ignore B111 table holds 200 rows\nALTER TABLE t ALTER COLUMN n TYPE bigint;"
     assert not fires(sql, "B111", before=BEFORE)
+
+
+# -- timestamp ↔ timestamptz: what the review on PostgreSQL 15 and 18 found ------------------------
+
+PREC = ["CREATE TABLE p (t3 timestamp(3), tz3 timestamptz(3), t0 timestamp(0))"]
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE p ALTER COLUMN t3 TYPE timestamptz(3);",  # any target precision below 6 rewrites,
+    "ALTER TABLE p ALTER COLUMN t3 TYPE timestamptz(4);",  # whatever the old one was
+    "ALTER TABLE p ALTER COLUMN t0 TYPE timestamptz(0);",
+    "ALTER TABLE p ALTER COLUMN tz3 TYPE timestamp(3);",
+])
+def test_utc_session_with_a_target_precision_below_6_rewrites(sql):
+    f, = hits("SET LOCAL TimeZone = 'UTC';\n" + sql, "B111", before=PREC)
+    assert f.severity == "error" and f.rewrite
+
+
+@pytest.mark.parametrize("sql", ["ALTER TABLE p ALTER COLUMN t3 TYPE timestamptz;",
+                                 "ALTER TABLE p ALTER COLUMN t3 TYPE timestamptz(6);",
+                                 "ALTER TABLE p ALTER COLUMN tz3 TYPE timestamp;"])
+def test_utc_session_to_full_precision_keeps_the_rows(sql):
+    assert not fires("SET LOCAL TimeZone = 'UTC';\n" + sql, "B111", before=PREC)  # no index, no constraint
+
+
+@pytest.mark.parametrize("setting", [
+    'SET LOCAL TimeZone = \'UTC\'; SET "TimeZone" = \'Europe/Paris\';',  # GUC names ignore case, quoted too
+    'SET LOCAL TimeZone = \'UTC\'; SET "TIMEZONE" TO \'America/New_York\';',
+])
+def test_quoted_setting_names_count(setting):
+    f, = hits(f"{setting}\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111", before=IDX)
+    assert f.severity == "error" and f.rewrite
+
+
+@pytest.mark.parametrize("setting", [
+    "SELECT set_config('TimeZone', 'UTC', 'true');",  # is_local, spelled as a string
+    "SELECT set_config('TimeZone', 'UTC', true::boolean);",
+    "SELECT set_config('TimeZone', 'UTC', 1 = 1);",  # not a constant: unknown
+    "SELECT set_config('TimeZone', current_setting('app.tz'), false);",
+    "SELECT 1 FROM (SELECT set_config('TimeZone', 'UTC', false)) s;",  # not a top-level call: unknown
+    "SET TimeZone = 'UTC'; DO $$ BEGIN PERFORM set_config('TimeZone', 'Europe/Paris', false); END $$;",
+])
+def test_set_config_that_may_not_last_leaves_the_zone_unknown(setting):
+    f, = hits(f"{setting}\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111", before=IDX,
+              transaction="never")
+    assert f.severity == "warning" and f.rewrite and "unless the session's TimeZone is UTC" in f.message
+
+
+def test_set_config_session_level_and_from_current():
+    sql = "SELECT set_config('timezone', 'Etc/UTC', 'off');\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;"
+    f, = hits(sql, "B111", before=IDX, transaction="never")
+    assert not f.rewrite and "keeps the rows" in f.message
+    sql = "SET TimeZone = 'UTC'; SET timezone FROM CURRENT;\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;"
+    assert not hits(sql, "B111", before=IDX)[0].rewrite
+
+
+@pytest.mark.parametrize("zone", ["UTC+0", "GMT-00:00", "<+00>0", "<+00>-00"])
+def test_posix_spellings_of_a_zero_offset(zone):
+    f, = hits(f"SET LOCAL TimeZone = '{zone}';\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz;", "B111", before=IDX)
+    assert not f.rewrite
+
+
+def test_utc_session_still_checks_constraints_on_the_column():
+    before = ["CREATE TABLE ev (id bigint PRIMARY KEY, at timestamp CHECK (at > '2000-01-01'))"]
+    f, = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE ev ALTER COLUMN at TYPE timestamptz;", "B111", before=before)
+    assert not f.rewrite and f.work == "scan" and "checks the CHECK constraints, if any, on at again" in f.message
+    before = ["CREATE TABLE p (c timestamp PRIMARY KEY)", "CREATE TABLE ch (id int, c timestamp REFERENCES p (c))"]
+    f, = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE p ALTER COLUMN c TYPE timestamptz;", "B111", before=before)
+    assert "rebuilds the indexes on c" in f.message and "scan of p, ch" in f.message
+
+
+def test_utc_session_sees_indexes_of_partitions_and_inline_exclusion_constraints():
+    before = ["CREATE TABLE m (id int, at timestamp) PARTITION BY RANGE (id)",
+              "CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (10)", "CREATE INDEX m1_at ON m1 (at)"]
+    f, = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE m ALTER COLUMN at TYPE timestamptz;", "B111", before=before)
+    assert "rebuilds the indexes on at" in f.message
+    before = ["CREATE TABLE r (at timestamp, EXCLUDE USING btree (at WITH =))"]
+    f, = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE r ALTER COLUMN at TYPE timestamptz;", "B111", before=before)
+    assert "rebuilds the indexes on at" in f.message
+
+
+def test_utc_session_next_to_a_rewriting_subcommand_reports_the_rewrite_only():
+    found = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz, "
+                 "ALTER COLUMN n TYPE bigint;", "B111", before=IDX)
+    assert [(f.severity, "keeps the rows" in f.message) for f in found] == [("error", False)]

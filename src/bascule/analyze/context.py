@@ -9,6 +9,7 @@ current migration created, so rules can tell a new, empty table from an existing
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bascule.analyze.facts import (
@@ -47,13 +48,19 @@ ZERO_OFFSET_ZONES = frozenset(z.lower() for z in (
     "Etc/GMT-0", "Greenwich", "Etc/Greenwich", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu", "UTC0"))
 
 
-def zero_offset_zone(args) -> bool:
-    """Whether a SET TimeZone value (the parse tree's args, or a name) is a fixed zero offset."""
+# A POSIX zone spec with a zero offset and no daylight-saving part: UTC+0, GMT-00:00, <+00>0,
+# <+00>-00 (what current_setting('TimeZone') shows after SET TIME ZONE 0), +00:00
+_POSIX_ZERO = re.compile(r"(<[^<>]*>|[a-z]{3,})?[+-]?0+(:0+){0,2}")
+
+
+def zero_offset_zone(args) -> bool | None:
+    """Whether a SET TimeZone value (the parse tree's args, or a name) is a fixed zero offset;
+    None when it is not a constant."""
     if isinstance(args, str):
         v = args.strip().lower()
-        return v in ZERO_OFFSET_ZONES or all(ch in "+-0:" for ch in v) and "0" in v
+        return v in ZERO_OFFSET_ZONES or _POSIX_ZERO.fullmatch(v) is not None
     if not args:
-        return False
+        return None
     a = args[0]
     if "TypeCast" in a:  # SET TIME ZONE INTERVAL '+00:00' HOUR TO MINUTE
         a = a["TypeCast"].get("arg") or {}
@@ -67,7 +74,46 @@ def zero_offset_zone(args) -> bool:
             return False
     if "sval" in c:
         return zero_offset_zone((c["sval"] or {}).get("sval", ""))
-    return False
+    return None
+
+
+def _set_config_calls(node) -> list[dict]:
+    """Every set_config(...) call anywhere in a parse tree."""
+    out = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, dict):
+            fc = n.get("FuncCall")
+            if isinstance(fc, dict) and names_of(fc.get("funcname"))[-1:] == ["set_config"]:
+                out.append(fc)
+            stack.extend(n.values())
+        elif isinstance(n, list):
+            stack.extend(n)
+    return out
+
+
+def _const_text(arg: dict) -> str | None:
+    c = arg.get("A_Const") or {}
+    return (c.get("sval") or {}).get("sval") if "sval" in c else None
+
+
+def _const_bool(arg: dict) -> bool | None:
+    """A constant as PostgreSQL reads it for a boolean argument (true, 'on', 't', '1', ...)."""
+    if "TypeCast" in arg:
+        arg = arg["TypeCast"].get("arg") or {}
+    c = arg.get("A_Const") or {}
+    if "boolval" in c:
+        return bool((c["boolval"] or {}).get("boolval", False))
+    text = _const_text(arg)
+    if text is None:
+        return None
+    t = text.strip().lower()
+    if t in ("t", "tr", "tru", "true", "y", "ye", "yes", "on", "1"):
+        return True
+    if t in ("f", "fa", "fal", "fals", "false", "n", "no", "off", "0"):
+        return False
+    return None
 
 
 def _not_null_column(expr) -> str | None:
@@ -348,28 +394,63 @@ class SchemaKnowledge:
         as the migration set it earlier (SET LOCAL only counts in a migration run as one
         transaction), else as the live connection's is, else unknown (None)."""
         value = self.tz_local if self.tz_local is not None and self.transactional else self.tz_session
+        if value == "unknown":
+            return None
         if value is None or value == "default":
             return self.live.utc_session() if self.live is not None else None
         return value
 
-    def indexes_on_column(self, table: str, column: str) -> bool | None:
-        """Whether an index of `table` has `column` among its key columns: True, False when bascule
-        knows every index of the table and none has, None when it cannot tell (expressions,
-        partial indexes, or indexes it does not know)."""
-        tb = bare(table)
-        names = self.table_indexes(table)
-        shapes = []
-        for name in names:
-            shape = self.index_keys.get(name)
-            if shape is None and self.live is not None:
-                live = self.live.index_shapes(table).get(name)
-                shape = live if live is not None else None
-            shapes.append(shape)
-        if any(shape is not None and column in shape[0] for shape in shapes):
-            return True
+    def session_zone_source(self) -> str:
+        """Where utc_session() took its answer from: "migration" or "connection"."""
+        value = self.tz_local if self.tz_local is not None and self.transactional else self.tz_session
+        return "connection" if value is None or value == "default" else "migration"
+
+    def _family(self, table: str) -> list[str]:
+        """The table and its partitions and inheritance children, as far as bascule knows them:
+        ALTER TABLE recurses to all of them."""
+        out = [bare(table)]
+        i = 0
+        while i < len(out):
+            out += [c for c, p in self.parents.items() if p == out[i] and c not in out]
+            i += 1
+        return out
+
+    def _fully_known(self, tb: str) -> bool:
         t = self.tables.get(tb)
-        if t is not None and t.created_in is not None or self.live is not None:
-            return False if all(s is not None and None not in s[0] and not s[2] for s in shapes) else None
+        return t is not None and t.created_in is not None
+
+    def indexes_on_column(self, table: str, column: str) -> bool | None:
+        """Whether an index of `table` (or of its partitions and children) uses `column`: True,
+        False when bascule knows every index there and none does, None when it cannot tell
+        (expressions, partial indexes, indexes or children it does not know)."""
+        unknown = False
+        for tb in self._family(table):
+            for name in self.indexes.of(tb):
+                shape = self.index_keys.get(name)
+                if shape is not None and column in shape[0]:
+                    return True
+                if shape is None or None in shape[0] or shape[2]:
+                    unknown = True
+            if not self._fully_known(tb):
+                if self.live is None:
+                    unknown = True
+                else:  # the live table and everything below it, invalid indexes included
+                    live = self.live.indexes_on_column(tb, column)
+                    if live:
+                        return True
+                    unknown = unknown or live is None
+        return None if unknown else False
+
+    def checks_on_column(self, table: str, column: str) -> bool | None:
+        """Whether a validated CHECK constraint of `table` uses `column` (PostgreSQL checks it again
+        when the column's type changes, even without a rewrite): True, False, or None when it
+        cannot tell (for tables the linted migrations create, bascule records that they have
+        CHECK constraints, not which columns those use)."""
+        tb = bare(table)
+        if self._fully_known(tb):
+            return None if any(k[0] == tb and v == "CONSTR_CHECK" for k, v in self.constraints.items()) else False
+        if self.live is not None:
+            return self.live.checks_on_column(tb, column)
         return None
 
     def learn(self, tag: str, node: dict) -> None:
@@ -383,10 +464,12 @@ class SchemaKnowledge:
             self.tz_session = "default"
             self.tz_local = None
             return
-        if node.get("name") != "timezone":
+        if (node.get("name") or "").lower() != "timezone":  # GUC names ignore case, even quoted
+            return
+        if kind == "VAR_SET_CURRENT":  # SET timezone FROM CURRENT: keeps the value it has
             return
         value = zero_offset_zone(node.get("args")) if kind == "VAR_SET_VALUE" else "default"
-        self._set_tz(value, bool(node.get("is_local")))
+        self._set_tz("unknown" if value is None else value, bool(node.get("is_local")))
 
     def _set_tz(self, value, local: bool) -> None:
         if local:
@@ -396,16 +479,27 @@ class SchemaKnowledge:
             self.tz_local = None
 
     def _select(self, node: dict) -> None:
-        """SELECT set_config('timezone', 'UTC', is_local) with literal arguments."""
-        for t in node.get("targetList") or ():
-            fc = ((t.get("ResTarget") or {}).get("val") or {}).get("FuncCall") or {}
-            names = names_of(fc.get("funcname"))
+        """SELECT set_config('TimeZone', value, is_local) as a top-level target with constant
+        arguments; any other set_config call in the statement makes the zone unknown."""
+        calls = _set_config_calls(node)
+        if not calls:
+            return
+        top = [((t.get("ResTarget") or {}).get("val") or {}).get("FuncCall") for t in node.get("targetList") or ()]
+        for fc in calls:
             args = fc.get("args") or ()
-            if names and names[-1] == "set_config" and len(args) == 3:
-                first = ((args[0].get("A_Const") or {}).get("sval") or {}).get("sval")
-                if first is not None and first.lower() == "timezone":
-                    local = ((args[2].get("A_Const") or {}).get("boolval") or {}).get("boolval", False)
-                    self._set_tz(zero_offset_zone(args[1:2]), bool(local))
+            name = _const_text(args[0]) if args else None
+            if name is not None and name.lower() != "timezone":
+                continue
+            local = _const_bool(args[2]) if len(args) == 3 else None
+            value = zero_offset_zone(args[1:2]) if len(args) == 3 else None
+            if name is None or local is None or value is None or not any(fc is t for t in top):
+                self.tz_session = self.tz_local = "unknown"
+            else:
+                self._set_tz(value, local)
+
+    def _unknown_session(self, node: dict) -> None:
+        """DO and CALL can change any setting: the zone is unknown after them."""
+        self.tz_session = self.tz_local = "unknown"
 
     def _create(self, node: dict) -> None:
         name = relkey(node.get("relation"))
@@ -478,12 +572,22 @@ class SchemaKnowledge:
                     self.gone_live_indexes.add(con["indexname"])
                 if shape is not None:
                     self.index_keys[name] = shape
-            if not name and ct != "CONSTR_EXCLUSION":  # PostgreSQL's generated name
+            excl = None
+            if ct == "CONSTR_EXCLUSION":
+                elems = [(((i.get("List") or {}).get("items") or [{}])[0]).get("IndexElem") or {}
+                         for i in con.get("exclusions") or ()]
+                excl = (tuple(e.get("name") for e in elems), con.get("access_method") or "btree",
+                        con.get("where_clause") is not None)
+                if not name:  # PostgreSQL's generated name (first column, or "expr")
+                    name = f"{t.name}_{(elems[0].get('name') if elems else None) or 'expr'}_excl"
+            elif not name:  # PostgreSQL's generated name
                 name = f"{t.name}_pkey" if ct == "CONSTR_PRIMARY" else f"{t.name}_{'_'.join(keys)}_key"
             if name:
                 self.indexes[name] = (t.name, ct != "CONSTR_EXCLUSION")
                 self.constraints[(t.name, name)] = ct
-                if keys and not con.get("indexname"):
+                if excl is not None:
+                    self.index_keys[name] = excl
+                elif keys and not con.get("indexname"):
                     self.index_keys[name] = (tuple(keys), "btree", False)
         elif ct == "CONSTR_FOREIGN":
             name = con.get("conname") or f"{t.name}_{'_'.join(names_of(con.get('fk_attrs')))}_fkey"
@@ -491,8 +595,8 @@ class SchemaKnowledge:
             if relkey(con.get("pktable")):
                 self.fks[(t.name, name)] = (tuple(names_of(con.get("fk_attrs"))), bare(relkey(con["pktable"])),
                                             tuple(names_of(con.get("pk_attrs"))))
-        elif ct == "CONSTR_CHECK" and con.get("conname"):
-            self.constraints[(t.name, con["conname"])] = ct
+        elif ct == "CONSTR_CHECK":  # unnamed: a stand-in name (PostgreSQL's depends on the expression)
+            self.constraints[(t.name, con.get("conname") or f"{t.name}_check")] = ct
         if ct == "CONSTR_CHECK":
             cols = _not_null_columns(con.get("raw_expr"))
             if cols:
@@ -696,6 +800,8 @@ class SchemaKnowledge:
 _LEARN = {
     "VariableSetStmt": SchemaKnowledge._set_variable,
     "SelectStmt": SchemaKnowledge._select,
+    "DoStmt": SchemaKnowledge._unknown_session,
+    "CallStmt": SchemaKnowledge._unknown_session,
     "CreateStmt": SchemaKnowledge._create,
     "CreateTableAsStmt": SchemaKnowledge._create_as,
     "AlterTableStmt": SchemaKnowledge._alter,

@@ -316,13 +316,15 @@ def _alter_column_type_effect(table: str, col: str, new: TypeRef | None, using, 
 
 
 def tz_conversion(old: TypeRef, new: TypeRef) -> bool:
-    """timestamp ↔ timestamptz keeping at least the fractional digits: PostgreSQL 12+ changes no
-    stored value (and rewrites nothing) when the session's TimeZone has a fixed zero offset. The
-    indexes on the column are rebuilt all the same: their operator class changes."""
+    """timestamp ↔ timestamptz to a type without a precision or with 6 digits: PostgreSQL 12+
+    changes no stored value (and rewrites nothing) when the session's TimeZone has a fixed zero
+    offset. Any other precision rewrites, whatever the old one: the rounding is applied to the
+    converted value, whose precision PostgreSQL does not know. The indexes on the column are
+    rebuilt all the same (their operator class changes), and CHECK constraints and foreign keys on
+    it are checked again."""
     if old.array or new.array or {old.name, new.name} != {"timestamp", "timestamptz"} or old.name == new.name:
         return False
-    p1 = new.mods[0] if new.mods else 6
-    return isinstance(p1, int) and (p1 >= 6 or (bool(old.mods) and isinstance(old.mods[0], int) and p1 >= old.mods[0]))
+    return not new.mods or (isinstance(new.mods[0], int) and new.mods[0] >= 6)
 
 
 def _trivial_using(using, col: str, new: TypeRef | None = None) -> bool:
@@ -597,11 +599,29 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
             if old is not None and new is not None and (not reason or not certain) and version >= 12 \
                     and (cd.get("raw_default") is None or _trivial_using(cd["raw_default"], col, new)) \
                     and tz_conversion(old, new):
-                # no table rewrite (or maybe none), but the column's indexes change operator class
+                # no table rewrite (or maybe none), but the column's indexes change operator class and
+                # the constraints on it are checked again
+                loc = cd.get("location")
                 on_col = _ask(known, "indexes_on_column", table, col)
                 if on_col is not False:
                     f.index_builds.append(Effect(table, f"SET DATA TYPE {old} → {new} rebuilds the indexes on {col}",
-                                                 col, on_col is True, cd.get("location")))
+                                                 col, on_col is True, loc))
+                checks = _ask(known, "checks_on_column", table, col) if not reason else False
+                if checks is not False:
+                    f.scans.append(Effect(table, f"SET DATA TYPE {old} → {new} checks the CHECK constraints on {col} "
+                                                 "again", col, checks is True, loc))
+                # (with a possible rewrite, the rewrite's own checks below cover them)
+                referenced = (_ask(known, "referenced_tables", table, [col]) or []) if not reason else []
+                referencing = (_ask(known, "referencing_tables", table, [col]) or []) if not reason else []
+                if referenced or referencing:  # the foreign keys on the column (either end) are checked again
+                    f.scans.append(Effect(table, f"SET DATA TYPE {old} → {new} checks the foreign keys on {col} "
+                                                 "again", col, True, loc))
+                for other in referencing:  # and the keys that reference the column
+                    f.scans.append(Effect(other, f"SET DATA TYPE of {table}.{col} checks the foreign keys of "
+                                                 f"{other} that reference it again", None, True, loc))
+                for other in referenced:
+                    f.scans.append(Effect(other, f"SET DATA TYPE of {table}.{col} checks the foreign keys that "
+                                                 f"reference {other} again", None, False, loc))
             if narrow:
                 f.breaking.append(Effect(table, f"narrows column {col} to {new}", col))
             # a foreign key on the column (either end) is re-created: ACCESS EXCLUSIVE on the other table, and

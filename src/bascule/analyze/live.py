@@ -290,15 +290,51 @@ class LiveCatalog:
         except Exception:  # no TEMP privilege, read-only replica: keep the defaults, say so
             self.probed = False
 
+    # the table and its partitions / inheritance children, recursively
+    _FAMILY = ("WITH RECURSIVE fam(oid) AS (SELECT to_regclass(%(t)s)::oid UNION "
+               "SELECT i.inhrelid FROM pg_inherits i JOIN fam ON i.inhparent = fam.oid) ")
+
+    def indexes_on_column(self, table: str, column: str) -> bool | None:
+        """Whether an index of the table or of a partition or child (invalid ones included: ALTER
+        TABLE rebuilds those too) has `column` as a key column, or uses it in an expression or
+        predicate (pg_depend). None when the table is not there."""
+        row = self._one(self._FAMILY + """SELECT (SELECT count(*) FROM fam WHERE oid IS NOT NULL), EXISTS (
+            SELECT 1 FROM pg_index x JOIN fam ON x.indrelid = fam.oid
+              JOIN pg_attribute a ON a.attrelid = fam.oid AND a.attname = %(c)s AND NOT a.attisdropped
+             WHERE a.attnum = ANY (x.indkey::int2[])
+                OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                             AND d.objid = x.indexrelid AND d.refclassid = 'pg_class'::regclass
+                             AND d.refobjid = fam.oid AND d.refobjsubid = a.attnum))""",
+                        {"t": table, "c": column})
+        if not row or not row[0]:
+            return None
+        return bool(row[1])
+
+    def checks_on_column(self, table: str, column: str) -> bool | None:
+        """Whether a validated CHECK constraint of the table (or of a partition or child) uses
+        `column`. None when the table is not there."""
+        row = self._one(self._FAMILY + """SELECT (SELECT count(*) FROM fam WHERE oid IS NOT NULL), EXISTS (
+            SELECT 1 FROM pg_constraint k JOIN fam ON k.conrelid = fam.oid
+              JOIN pg_attribute a ON a.attrelid = fam.oid AND a.attname = %(c)s AND NOT a.attisdropped
+             WHERE k.contype = 'c' AND k.convalidated AND a.attnum = ANY (k.conkey))""",
+                        {"t": table, "c": column})
+        if not row or not row[0]:
+            return None
+        return bool(row[1])
+
     def utc_session(self) -> bool:
         """Whether this connection's TimeZone is a fixed zero offset. `bascule up` connects to the
         same target the same way, so its session starts with the same TimeZone (unless PGTZ or the
         URL's options differ where it runs)."""
         from bascule.analyze.context import zero_offset_zone
 
+        return bool(zero_offset_zone(self.timezone()))
+
+    def timezone(self) -> str:
+        """The connection's TimeZone setting."""
         if self._timezone is None:
             self._timezone = str(self._one("SELECT current_setting('TimeZone')")[0])
-        return zero_offset_zone(self._timezone)
+        return self._timezone
 
     def server_info(self) -> dict:
         return {"server_version": self.version, "probed": self.probed,

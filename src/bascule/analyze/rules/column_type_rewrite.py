@@ -7,11 +7,25 @@ from bascule.analyze.model import Rule
 from bascule.analyze.rules._alter import subcommands
 
 
+def _utc_work(s, col: str) -> tuple[list, list]:
+    """The index rebuilds and constraint checks of a timestamp ↔ timestamptz change of `col` in a
+    UTC session (the facts add them when no rewrite is certain)."""
+    f = s.facts
+    builds = [e for e in f.index_builds if e.column == col and e.reason.startswith("SET DATA TYPE")]
+    checks = [e for e in f.scans if e.reason.startswith("SET DATA TYPE")
+              and (e.column == col or f".{col} checks" in e.reason)]
+    return builds, checks
+
+
+def _zone_said(s) -> str:
+    if s.known.session_zone_source() == "migration":
+        return "the session TimeZone is UTC, as set earlier in this migration"
+    zone = s.known.live.timezone() if s.known.live is not None else "UTC"
+    return f"the connection's TimeZone is {zone}: `bascule up` must run with the same"
+
+
 def check(s):
     rewrites = s.facts.rewrites
-    rebuilds = [e for e in s.facts.index_builds if e.column is not None and e.reason.startswith("SET DATA TYPE")]
-    if not rewrites and not rebuilds:
-        return
     for c in subcommands(s.node, "AT_AlterColumnType"):
         col = c.get("name")
         cd = (c.get("def") or {}).get("ColumnDef") or {}
@@ -19,14 +33,25 @@ def check(s):
         shown = str(new) if new is not None else "a new type"
         eff = next((e for e in rewrites if e.column == col), None)
         if eff is None:
-            ib = next((e for e in rebuilds if e.column == col), None)
-            if ib is not None:  # timestamp ↔ timestamptz in a UTC session: rows kept, indexes rebuilt
-                old = s.known.column_type(ib.table, col)
+            builds, checks = _utc_work(s, col)
+            table = (builds or checks or [None])[0]
+            table = table.table if table is not None else None
+            if (builds or checks) and not any(e.certain and e.table == table for e in rewrites):
+                # timestamp ↔ timestamptz in a UTC session: rows kept (another subcommand's rewrite
+                # would rebuild everything anyway and is reported on its own)
+                old = s.known.column_type(table, col)
+                work = []
+                if builds:
+                    work.append(f"rebuilds {'the indexes' if builds[0].certain else 'any index'} on {col}")
+                if checks:
+                    work.append(f"checks the {'constraints' if all(e.certain for e in checks) else 'CHECK constraints, if any,'}"
+                                f" on {col} again (a scan of {', '.join(dict.fromkeys(e.table for e in checks))})")
+                first = (builds or checks)[0]
                 yield s.finding(
-                    RULE, f"ALTER COLUMN {col} TYPE {shown} on {ib.table} ({old} → {new}) keeps the rows (the session "
-                          f"TimeZone is UTC) but rebuilds {'the indexes' if ib.certain else 'any index'} on {col} "
-                          f"under ACCESS EXCLUSIVE: reads and writes of {ib.table} wait while they are built",
-                    table=ib.table, location=ib.location if ib.location is not None else cd.get("location"),
+                    RULE, f"ALTER COLUMN {col} TYPE {shown} on {table} ({old} → {new}) keeps the rows "
+                          f"({_zone_said(s)}) but {' and '.join(work)} under ACCESS EXCLUSIVE: reads and writes of "
+                          f"{table} wait meanwhile",
+                    table=table, location=first.location if first.location is not None else cd.get("location"),
                     lock=AE, severity="warning")
             continue  # binary-coercible: catalog only
         table = eff.table
@@ -38,9 +63,11 @@ def check(s):
         if tz and not eff.certain:
             yield s.finding(
                 RULE, f"{what} ({old} → {new}) rewrites {table} under ACCESS EXCLUSIVE unless the session's TimeZone "
-                      f"is UTC: PostgreSQL 12+ then keeps the rows and rebuilds only the indexes on {col}. Put "
-                      f"{'SET LOCAL' if s.transactional else 'SET'} TimeZone = 'UTC' before it in this migration "
-                      "(existing values are then read as UTC) so that it does not depend on where it runs",
+                      f"is UTC: PostgreSQL 12+ then keeps the rows, rebuilds only the indexes on {col} and checks its "
+                      "constraints again. The zone also decides the converted values: if the stored values are "
+                      f"UTC, put {'SET LOCAL' if s.transactional else 'SET'} TimeZone = 'UTC' before it in this "
+                      "migration so that it does not depend on where it runs; if they are local times of another "
+                      f"zone, convert with USING {col} AT TIME ZONE '<zone>', which rewrites (expand and contract)",
                 table=table, location=loc, lock=AE, rewrite=True, severity="warning")
             continue
         if not eff.certain:
@@ -74,8 +101,9 @@ RULE = Rule(
         "on a large table, minutes of downtime.",
     fix="Add a new column of the new type, keep it in sync for new writes (trigger or application), backfill it "
         "in batches, then switch readers and drop the old column. Widening varchar or numeric precision, and "
-        "varchar to text, need no rewrite; timestamp to timestamptz (and back) needs none on PostgreSQL 12+ after "
-        "SET LOCAL TimeZone = 'UTC' (only the column's indexes are rebuilt).",
+        "varchar to text, need no rewrite; timestamp to timestamptz (and back, without a precision below 6) needs "
+        "none on PostgreSQL 12+ after SET LOCAL TimeZone = 'UTC' when the stored values are UTC (the column's "
+        "indexes are still rebuilt and its constraints checked).",
     alter_subtypes=frozenset({"AT_AlterColumnType"}),
     kinds=("AlterTableStmt",),
     peers=("squawk changing-column-type", "strong_migrations change_column", "Atlas PG301", "Eugene E5"),

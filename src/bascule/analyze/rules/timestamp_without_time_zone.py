@@ -23,7 +23,8 @@ RULE = Rule(
         "timestamptz stores an absolute instant (UTC) in the same 8 bytes and converts on input and output.",
     fix="Declare the column timestamptz (timestamp with time zone). Converting an existing column later "
         "(ALTER COLUMN ... TYPE timestamptz) rewrites the table unless the session TimeZone is UTC on "
-        "PostgreSQL 12+ (put SET LOCAL TimeZone = 'UTC' before it: only the column's indexes are rebuilt). "
+        "PostgreSQL 12+ (if the stored values are UTC, put SET LOCAL TimeZone = 'UTC' before it: only the "
+        "column's indexes are rebuilt; local times of another zone need USING col AT TIME ZONE '<zone>'). "
         "Keep timestamp only for values that really are zone-less (a local opening hour).",
     alter_subtypes=frozenset({"AT_AddColumn", "AT_AlterColumnType"}),
     kinds=("CreateStmt", "AlterTableStmt"),
