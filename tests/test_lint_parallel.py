@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -68,7 +69,12 @@ def test_two_processes_report_exactly_what_one_does(tmp_path):
     split = engine._split_point(units)
     assert 4 < split < 36  # the set-up is in the helper's share, the dependent migrations are not
     one = lint(root, 1)
-    two = lint(root, 2)
+    forks = []
+    real_fork = os.fork
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+        two = lint(root, 2)
+    assert forks == [1]  # it did run in two processes
     assert two == one
     findings, migrations = one
     at = {(Path(f["path"]).parent.name, f["code"]) for f in findings if not f["suppressed"]}
@@ -82,7 +88,7 @@ def test_two_processes_report_exactly_what_one_does(tmp_path):
     assert [m["migration"] for m in migrations][:3] == ["0001 accounts", "0002 validate", "0003 flags"]
 
 
-def test_failed_helper_falls_back_to_one_process(tmp_path, monkeypatch):
+def test_failed_helper_falls_back_to_one_process(tmp_path, monkeypatch, capsys):
     root = project(tmp_path)
     one = lint(root, 1)
     parent = os.getpid()
@@ -96,7 +102,62 @@ def test_failed_helper_falls_back_to_one_process(tmp_path, monkeypatch):
     monkeypatch.setattr(engine._Pass, "lint", failing_in_helper)
     units = inputs.collect([str(root / "migrations")])
     assert engine._lint_forked(units, LintOptions(jobs=2)) is None
+    assert "second process failed (RuntimeError: helper crashed); linting in one process" in capsys.readouterr().err
     assert lint(root, 2) == one
+
+
+@pytest.mark.parametrize("what", ["fork", "pipe"])
+def test_no_second_process_available_falls_back(tmp_path, monkeypatch, what):
+    """A container's process limit (EAGAIN from fork) or no file descriptor left (EMFILE)."""
+    root = project(tmp_path)
+    one = lint(root, 1)
+
+    def refuse(*a):
+        raise OSError(11 if what == "fork" else 24, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, what, refuse)
+    units = inputs.collect([str(root / "migrations")])
+    assert engine._lint_forked(units, LintOptions(jobs=2)) is None
+    assert lint(root, 2) == one
+
+
+def test_helper_reaped_by_someone_else(tmp_path):
+    """With SIGCHLD ignored (inherited from a supervisor, or set by a host) the kernel reaps the
+    helper itself and waitpid fails: the result must still be used."""
+    root = project(tmp_path)
+    one = lint(root, 1)
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        units = inputs.collect([str(root / "migrations")])
+        res = engine._lint_forked(units, LintOptions(jobs=2))
+        assert res is not None and len(res) == len(units)
+        assert lint(root, 2) == one
+    finally:
+        signal.signal(signal.SIGCHLD, old)
+
+
+def test_failure_in_the_main_process_kills_and_reaps_the_helper(tmp_path, monkeypatch):
+    root = project(tmp_path)
+    forked = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    def broken(self, unit):
+        raise RuntimeError("main process bug")
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(engine._Pass, "learn_only", broken)
+    units = inputs.collect([str(root / "migrations")])
+    with pytest.raises(RuntimeError, match="main process bug"):
+        engine._lint_forked(units, LintOptions(jobs=2))
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):  # already reaped: no zombie left behind
+        os.waitpid(forked[0], os.WNOHANG)
 
 
 def test_when_a_second_process_is_used(tmp_path):
@@ -106,10 +167,13 @@ def test_when_a_second_process_is_used(tmp_path):
     assert not engine._can_fork(units, LintOptions(jobs=1))
     assert not engine._can_fork(units, LintOptions(jobs=2, live=object()))  # a connection cannot be shared
     # by default only for large inputs: 40 small migrations are below the threshold
-    assert sum(engine._sql_bytes(u) for u in units) < engine.PARALLEL_MIN_BYTES
+    assert sum(engine._weight(u) for u in units) < engine.PARALLEL_MIN_SIZE
     assert not engine._can_fork(units, LintOptions())
     big = units * 40
-    assert engine._can_fork(big, LintOptions()) is (len(os.sched_getaffinity(0)) >= 2)
+    assert engine._can_fork(big, LintOptions()) is (engine._usable_cpus() >= 2)
+    for u in big:  # --since: only what is reported counts towards the threshold
+        u.report = False
+    assert not engine._can_fork(big, LintOptions())
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
     t.start()

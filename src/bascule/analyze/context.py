@@ -136,23 +136,25 @@ def _not_null_columns(expr) -> tuple:
 
 class IndexMap(dict):
     """index name → (table, unique), with a reverse map table → index names kept in step, so the
-    per-table questions do not scan every index the migrations ever built."""
+    per-table questions do not scan every index the migrations ever built. The reverse map keeps
+    the order the indexes were built in (a dict, not a set: reports must not depend on the hash
+    seed)."""
 
     def __init__(self):
         super().__init__()
-        self.by_table: dict[str, set[str]] = {}
+        self.by_table: dict[str, dict[str, None]] = {}
 
     def __setitem__(self, name, val) -> None:
         old = dict.get(self, name)
         if old is not None:
-            self.by_table.get(old[0], set()).discard(name)
+            self.by_table.get(old[0], {}).pop(name, None)
         dict.__setitem__(self, name, val)
-        self.by_table.setdefault(val[0], set()).add(name)
+        self.by_table.setdefault(val[0], {})[name] = None
 
     def pop(self, name, *default):
         if dict.__contains__(self, name):
             val = dict.pop(self, name)
-            self.by_table.get(val[0], set()).discard(name)
+            self.by_table.get(val[0], {}).pop(name, None)
             return val
         if default:
             return default[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import attrgetter
+from pathlib import Path
 
 from bascule.analyze.context import SchemaKnowledge
 from bascule.analyze.facts import AE, NEWEST, RANK, StatementFacts, bare, statement_facts
@@ -332,74 +333,154 @@ class _Pass:
                                      transactional, len(stmts), rewrites, unit.report, strongest_tables)
 
 
-# Below this much SQL a second process costs more (fork, pickling the findings back) than it saves.
-PARALLEL_MIN_BYTES = 64 * 1024
-# Share of the SQL the helper process lints. The main process lints the rest, after replaying the
+# Below this much SQL to report, a second process costs more (fork, pickling the findings back)
+# than it saves.
+PARALLEL_MIN_SIZE = 64 * 1024  # characters
+# Share of the work the helper process takes. The main process lints the rest, after replaying the
 # helper's share through the schema knowledge only (parse + learn: about a third of a full lint).
 PARALLEL_HEAD_SHARE = 0.6
 
 
-def _sql_bytes(unit: LintUnit) -> int:
-    return sum(len(s.text) for s in (unit.up, unit.down) if s is not None)
+def _weight(unit: LintUnit) -> int:
+    """The work a unit is, in characters of SQL; one only learned from (--since) costs about a
+    third of one that is reported (no rules run on it)."""
+    size = sum(len(s.text) for s in (unit.up, unit.down) if s is not None)
+    return size if unit.report else size // 3
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (a container
+    started with --cpus=1 sees every core of the host)."""
+    import os
+
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return n
+
+
+def _single_threaded() -> bool:
+    """Forking a process that runs other threads can deadlock the child (a lock held by a thread
+    that does not exist there). threading only knows the threads it started; Linux knows all."""
+    import os
+    import threading
+
+    if threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return True
 
 
 def _can_fork(units: list[LintUnit], opts: LintOptions) -> bool:
     import os
-    import threading
 
-    jobs = opts.jobs if opts.jobs is not None else len(os.sched_getaffinity(0)) if hasattr(
-        os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return (jobs >= 2 and hasattr(os, "fork") and opts.live is None and threading.active_count() == 1
-            and (opts.jobs is not None or sum(_sql_bytes(u) for u in units) >= PARALLEL_MIN_BYTES))
+    if opts.jobs == 1 or opts.live is not None or not hasattr(os, "fork") or not _single_threaded():
+        return False
+    if opts.jobs is not None:
+        return True
+    return _usable_cpus() >= 2 and sum(_weight(u) for u in units if u.report) >= PARALLEL_MIN_SIZE
 
 
 def _split_point(units: list[LintUnit]) -> int:
-    total = sum(_sql_bytes(u) for u in units)
+    total = sum(_weight(u) for u in units)
     acc = 0
     for i, u in enumerate(units):
-        acc += _sql_bytes(u)
+        acc += _weight(u)
         if acc >= total * PARALLEL_HEAD_SHARE:
             return i + 1
     return len(units)
 
 
+def _helper(units: list[LintUnit], opts: LintOptions, read_fd: int, write_fd: int, parent: int) -> None:
+    """The forked process: lint `units`, send ("ok", results) or ("error", text) down the pipe."""
+    import gc
+    import os
+    import pickle
+
+    gc.disable()  # what was garbage before the fork is the main process's to finalize, not ours too
+    os.close(read_fd)
+    try:
+        run = _Pass(opts)
+        out = []
+        for u in units:
+            if os.getppid() != parent:  # the main process is gone: nobody will read this
+                return
+            out.append(run.lint(u))
+        data = pickle.dumps(("ok", out), protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException as exc:  # noqa: BLE001 - reported to the main process, which falls back
+        data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+    with os.fdopen(write_fd, "wb") as fh:
+        fh.write(data)
+
+
 def _lint_forked(units: list[LintUnit], opts: LintOptions) -> list | None:
     """Lint the first migrations in a forked process and the rest here, at the same time. The
     knowledge each migration needs only depends on the ones before it, so this process first
-    replays the helper's share through learn_only. None when the helper failed (the caller then
-    lints everything in this process)."""
+    replays the helper's share through learn_only. None when no helper could be started or it
+    failed (the caller then lints everything in this process). The helper is always reaped, and
+    killed when this process fails."""
     import os
     import pickle
+    import signal
+    import sys
 
     split = _split_point(units)
     if split in (0, len(units)):
         return None
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the helper: never returns, never runs the parent's exit handlers or flushes its buffers
-        code = 1
-        try:
-            os.close(read_fd)
-            run = _Pass(opts)
-            data = pickle.dumps([run.lint(u) for u in units[:split]], protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as fh:
-                fh.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_fd)
     try:
+        read_fd, write_fd = os.pipe()
+    except OSError:  # out of file descriptors
+        return None
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:  # process limit (a container's pids.max), memory
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    if pid == 0:  # never returns, never runs the main process's exit handlers or flushes its buffers
+        try:
+            _helper(units[:split], opts, read_fd, write_fd, parent)
+        finally:
+            os._exit(0)
+    ok = False
+    write_open = True
+    data = b""
+    try:
+        os.close(write_fd)
+        write_open = False
         run = _Pass(opts)
         for u in units[:split]:
             run.learn_only(u)
         tail = [run.lint(u) for u in units[split:]]
+        ok = True
     finally:
-        with os.fdopen(read_fd, "rb") as fh:
-            data = fh.read()  # also lets the helper finish writing if this process failed
-        _, status = os.waitpid(pid, 0)
-    if status != 0 or not data:
-        return None
-    return pickle.loads(data) + tail
+        try:
+            if not ok:
+                os.kill(pid, signal.SIGKILL)  # its result is of no use now
+            if write_open:
+                os.close(write_fd)
+            with os.fdopen(read_fd, "rb") as fh:
+                data = fh.read()
+        finally:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:  # SIGCHLD ignored, or another handler reaped it
+                pass
+    try:
+        kind, value = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - killed or cut short: no complete result
+        kind, value = "error", "it stopped before sending its result"
+    if kind == "ok" and isinstance(value, list) and len(value) == split:
+        return value + tail
+    sys.stderr.write(f"note: bascule lint's second process failed ({value}); linting in one process\n")
+    return None
 
 
 def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintResult:

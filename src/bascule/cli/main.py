@@ -604,8 +604,8 @@ def embedded_url(obj: Ctx, pg_version) -> None:
               "table); estimates then use conservative default rates.")
 @click.option("--list-rules", is_flag=True, help="List every rule with its code, severity and summary, and exit.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 2), help="Processes: 1, or 2 to lint the first migrations "
-              "in a second process (default: 2 when two cores are free and there is over 64 KiB of SQL, without "
-              "--env/--url).")
+              "in a second process (default: 2 when the process may use two cores and there is over 64 KiB of SQL "
+              "to report, without --env/--url).")
 @click.option("--verbose", "-v", is_flag=True, help="Also show suppressed findings and each migration's rewrites.")
 @click.pass_obj
 def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, runner, disable, only, enable,
