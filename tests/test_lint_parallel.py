@@ -158,6 +158,13 @@ def test_failure_in_the_main_process_kills_and_reaps_the_helper(tmp_path, monkey
     assert len(forked) == 1
     with pytest.raises(ChildProcessError):  # already reaped: no zombie left behind
         os.waitpid(forked[0], os.WNOHANG)
+    # and with SIGCHLD ignored the helper may be gone before it is killed: still the main error
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        with pytest.raises(RuntimeError, match="main process bug"):
+            engine._lint_forked(units, LintOptions(jobs=2))
+    finally:
+        signal.signal(signal.SIGCHLD, old)
 
 
 def test_when_a_second_process_is_used(tmp_path):

@@ -463,7 +463,10 @@ def _lint_forked(units: list[LintUnit], opts: LintOptions) -> list | None:
     finally:
         try:
             if not ok:
-                os.kill(pid, signal.SIGKILL)  # its result is of no use now
+                try:
+                    os.kill(pid, signal.SIGKILL)  # its result is of no use now
+                except ProcessLookupError:  # already gone (and reaped, with SIGCHLD ignored)
+                    pass
             if write_open:
                 os.close(write_fd)
             with os.fdopen(read_fd, "rb") as fh:
