@@ -585,3 +585,65 @@ def test_timestamptz_precisions_and_constraint_checks_match_the_server(vdb):
                 wrong.append(f"{sql}: server rewrote {sorted(rewritten)} scanned {sorted(scanned)}; facts rewrite "
                              f"{sorted(rewrites)}, scan {sorted(sure)} (maybe {sorted(maybe)})")
     assert not wrong, "\n".join(wrong)
+
+
+_KEPT_ROWS_SCHEMA = (
+    "CREATE TABLE u (id bigint PRIMARY KEY, email varchar(255) NOT NULL, deleted_at timestamptz, "
+    "total numeric(10,2) CHECK (total >= 0), note text, code varchar(20) CHECK (length(code) > 1), ref bigint);"
+    "CREATE UNIQUE INDEX u_email_lower ON u (lower(email));"
+    "CREATE UNIQUE INDEX u_email_live ON u (email) WHERE deleted_at IS NULL;"
+    "CREATE INDEX u_email_plain ON u (email); CREATE INDEX u_note ON u (note); CREATE INDEX u_code ON u (code);"
+    "CREATE TABLE p (id bigint PRIMARY KEY); ALTER TABLE u ADD FOREIGN KEY (ref) REFERENCES p (id);"
+    "INSERT INTO p SELECT g FROM generate_series(1, 50) g;"
+    "INSERT INTO u SELECT g, 'a' || g || '@x.org', NULL, g, 'n' || g, 'c' || g, g FROM generate_series(1, 50) g;")
+
+_KEPT_ROWS_CASES = [
+    "ALTER TABLE u ALTER COLUMN email TYPE varchar(320)",  # expression and partial indexes rebuilt
+    "ALTER TABLE u ALTER COLUMN email TYPE text",
+    "ALTER TABLE u ALTER COLUMN total TYPE numeric(12,2)",  # CHECK checked again: a scan
+    "ALTER TABLE u ALTER COLUMN code TYPE varchar(40)",  # CHECK again, plain index kept
+    "ALTER TABLE u ALTER COLUMN note TYPE text COLLATE \"C\"",  # collation: every index on it rebuilt
+    "ALTER TABLE u ALTER COLUMN note TYPE varchar",
+    "ALTER TABLE u ALTER COLUMN deleted_at TYPE timestamptz(6)",  # used by u_email_live's predicate
+    "ALTER TABLE u ALTER COLUMN ref TYPE bigint",  # same type, plain FK: nothing
+]
+
+
+def test_type_changes_without_rewrite_match_the_server(vdb):
+    """A type change that rewrites no row still re-creates what depends on the column: the facts
+    must name exactly the indexes PostgreSQL rebuilds (relfilenode) and the scans it makes."""
+    from bascule.analyze.context import SchemaKnowledge
+    from bascule.analyze.facts import parse, statement_facts
+
+    vdb.exec(_KEPT_ROWS_SCHEMA)
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+    known = SchemaKnowledge()
+    known.begin_migration("setup")
+    for tag, node in parse(_KEPT_ROWS_SCHEMA):
+        known.learn(tag, node)
+    known.begin_migration("this one")
+    q = "SELECT relname, relfilenode FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+    wrong, seen = [], []
+    with vdb.connect() as c:
+        for sql in _KEPT_ROWS_CASES:
+            c.execute("SELECT pg_stat_force_next_flush()")
+            before = dict(c.execute(q).fetchall())
+            with c.transaction(force_rollback=True):
+                scans0 = c.execute("SELECT pg_stat_get_xact_numscans('u'::regclass)").fetchone()[0]
+                c.execute(sql)
+                during = dict(c.execute(q).fetchall())
+                scanned = c.execute("SELECT pg_stat_get_xact_numscans('u'::regclass)").fetchone()[0] > scans0
+            rebuilt = {n for n, fn in before.items() if n != "u" and during.get(n) != fn}
+            assert during.get("u") == before["u"], f"{sql}: the table was rewritten"
+            (tag, node), = parse(sql)
+            facts = statement_facts(tag, node, version, known)
+            predicted = bool([e for e in facts.index_builds if e.certain])
+            scan_said = any(e.table == "u" and e.certain for e in facts.scans)
+            index_scan = bool(rebuilt)  # building an index reads the table too
+            seen.append((sql, sorted(rebuilt), scanned))
+            if predicted != bool(rebuilt) or (scanned and not (scan_said or index_scan)) or (scan_said and not scanned):
+                wrong.append(f"{sql}: server rebuilt {sorted(rebuilt)} scanned={scanned}; facts index builds "
+                             f"{[e.reason for e in facts.index_builds]}, scans {[e.reason for e in facts.scans]}")
+    assert not wrong, "\n".join(wrong)
+    # the cases cover both outcomes: rebuilt indexes, scans only, and nothing at all
+    assert {bool(r) for _, r, _ in seen} == {True, False} and any(sc and not r for _, r, sc in seen)

@@ -195,7 +195,17 @@ def test_posix_spellings_of_a_zero_offset(zone):
 def test_utc_session_still_checks_constraints_on_the_column():
     before = ["CREATE TABLE ev (id bigint PRIMARY KEY, at timestamp CHECK (at > '2000-01-01'))"]
     f, = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE ev ALTER COLUMN at TYPE timestamptz;", "B111", before=before)
-    assert not f.rewrite and f.work == "scan" and "checks the CHECK constraints, if any, on at again" in f.message
+    assert not f.rewrite and f.work == "scan" and "checks the constraints on at again (a scan of ev)" in f.message
+    other = ["CREATE TABLE ev (id bigint PRIMARY KEY, at timestamp, n int CHECK (n > 0))"]  # not on `at`
+    assert not fires("SET LOCAL TimeZone = 'UTC';\nALTER TABLE ev ALTER COLUMN at TYPE timestamptz;", "B111",
+                     before=other)
+    not_valid = ["CREATE TABLE ev (id bigint PRIMARY KEY, at timestamp)",
+                 "ALTER TABLE ev ADD CONSTRAINT recent CHECK (at > '2000-01-01') NOT VALID"]  # not checked again
+    assert not fires("SET LOCAL TimeZone = 'UTC';\nALTER TABLE ev ALTER COLUMN at TYPE timestamptz;", "B111",
+                     before=not_valid)
+    validated = not_valid + ["ALTER TABLE ev VALIDATE CONSTRAINT recent"]
+    assert fires("SET LOCAL TimeZone = 'UTC';\nALTER TABLE ev ALTER COLUMN at TYPE timestamptz;", "B111",
+                 before=validated)
     before = ["CREATE TABLE p (c timestamp PRIMARY KEY)", "CREATE TABLE ch (id int, c timestamp REFERENCES p (c))"]
     f, = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE p ALTER COLUMN c TYPE timestamptz;", "B111", before=before)
     assert "rebuilds the indexes on c" in f.message and "scan of p, ch" in f.message
@@ -215,3 +225,32 @@ def test_utc_session_next_to_a_rewriting_subcommand_reports_the_rewrite_only():
     found = hits("SET LOCAL TimeZone = 'UTC';\nALTER TABLE t ALTER COLUMN ts TYPE timestamptz, "
                  "ALTER COLUMN n TYPE bigint;", "B111", before=IDX)
     assert [(f.severity, "keeps the rows" in f.message) for f in found] == [("error", False)]
+
+
+# -- binary-coercible changes still re-create what depends on the column ----------------------------
+
+DEP = ["CREATE TABLE u (id bigint PRIMARY KEY, email varchar(255) NOT NULL, deleted_at timestamptz, "
+       "total numeric(10,2) CHECK (total >= 0), note text)",
+       "CREATE UNIQUE INDEX u_email_lower ON u (lower(email))", "CREATE INDEX u_note ON u (note)"]
+
+
+def test_widening_with_an_expression_index_rebuilds_it():
+    f, = hits("ALTER TABLE u ALTER COLUMN email TYPE varchar(320);", "B111", before=DEP)
+    assert f.severity == "warning" and not f.rewrite and f.work == "index"
+    assert "rebuilds the indexes with an expression or a predicate that use email" in f.message
+    plain = ["CREATE TABLE u (id bigint PRIMARY KEY, email varchar(255))", "CREATE INDEX u_email ON u (email)"]
+    assert not fires("ALTER TABLE u ALTER COLUMN email TYPE varchar(320);", "B111", before=plain)  # index kept
+    renamed = DEP + ["ALTER TABLE u RENAME COLUMN email TO mail"]  # the expression follows the rename
+    assert fires("ALTER TABLE u ALTER COLUMN mail TYPE text;", "B111", before=renamed)
+
+
+def test_widening_a_checked_column_scans():
+    f, = hits("ALTER TABLE u ALTER COLUMN total TYPE numeric(12,2);", "B111", before=DEP)
+    assert f.work == "scan" and "checks the constraints on total again" in f.message
+
+
+@pytest.mark.parametrize("sql", ['ALTER TABLE u ALTER COLUMN note TYPE text COLLATE "C";',
+                                 "ALTER TABLE u ALTER COLUMN note TYPE citext;"])
+def test_collation_or_operator_class_change_rebuilds_every_index_on_the_column(sql):
+    f, = hits(sql, "B111", before=DEP)
+    assert f.severity == "warning" and not f.rewrite and "rebuilds the indexes on note" in f.message

@@ -77,6 +77,24 @@ def zero_offset_zone(args) -> bool | None:
     return None
 
 
+def _column_refs(node) -> frozenset[str]:
+    """Names of the columns an expression refers to (the last part of each ColumnRef)."""
+    out = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, dict):
+            ref = n.get("ColumnRef")
+            if isinstance(ref, dict):
+                names = names_of(ref.get("fields"))
+                if names:
+                    out.add(names[-1])
+            stack.extend(n.values())
+        elif isinstance(n, list):
+            stack.extend(n)
+    return frozenset(out)
+
+
 def _set_config_calls(node) -> list[dict]:
     """Every set_config(...) call anywhere in a parse tree."""
     out = []
@@ -176,6 +194,11 @@ class SchemaKnowledge:
         self.indexes = IndexMap()  # index → (table, unique)
         # index → (key columns, None for an expression; access method; partial): what FK checks need
         self.index_keys: dict[str, tuple[tuple, str, bool]] = {}
+        # index → every column its keys, expressions and predicate use (CREATE INDEX; constraints'
+        # indexes use their keys only)
+        self.index_uses: dict[str, frozenset[str]] = {}
+        # (table, constraint) → (columns a CHECK uses, validated): re-checked when one changes type
+        self.check_uses: dict[tuple[str, str], tuple[frozenset[str], bool]] = {}
         self.gone_live_indexes: set[str] = set()  # live indexes the linted migrations dropped or renamed
         self.gone_live_fks: set[tuple[str, str]] = set()  # (table, constraint) live FKs the migrations dropped
         self.detached: set[str] = set()  # partitions the migrations detached (live parent no longer applies)
@@ -421,23 +444,31 @@ class SchemaKnowledge:
         t = self.tables.get(tb)
         return t is not None and t.created_in is not None
 
-    def indexes_on_column(self, table: str, column: str) -> bool | None:
-        """Whether an index of `table` (or of its partitions and children) uses `column`: True,
-        False when bascule knows every index there and none does, None when it cannot tell
-        (expressions, partial indexes, indexes or children it does not know)."""
+    def indexes_on_column(self, table: str, column: str, opclass_changes: bool = True) -> bool | None:
+        """Whether ALTER COLUMN ... TYPE on `column` rebuilds an index of `table` (or of its
+        partitions and children): every index that uses the column when its operator class or
+        collation changes (`opclass_changes`), else only those that use it and have an expression
+        or a predicate (PostgreSQL does not compare those, it rebuilds them). True, False when
+        bascule knows every index there, None when it cannot tell."""
         unknown = False
         for tb in self._family(table):
             for name in self.indexes.of(tb):
                 shape = self.index_keys.get(name)
-                if shape is not None and column in shape[0]:
-                    return True
-                if shape is None or None in shape[0] or shape[2]:
+                if shape is None:
                     unknown = True
+                    continue
+                derived = None in shape[0] or shape[2]
+                uses = self.index_uses.get(name)
+                if uses is None and derived and column not in shape[0]:
+                    unknown = True  # an expression or predicate bascule did not see the columns of
+                    continue
+                if (column in shape[0] or column in (uses or ())) and (opclass_changes or derived):
+                    return True
             if not self._fully_known(tb):
                 if self.live is None:
                     unknown = True
                 else:  # the live table and everything below it, invalid indexes included
-                    live = self.live.indexes_on_column(tb, column)
+                    live = self.live.indexes_on_column(tb, column, opclass_changes)
                     if live:
                         return True
                     unknown = unknown or live is None
@@ -446,11 +477,14 @@ class SchemaKnowledge:
     def checks_on_column(self, table: str, column: str) -> bool | None:
         """Whether a validated CHECK constraint of `table` uses `column` (PostgreSQL checks it again
         when the column's type changes, even without a rewrite): True, False, or None when it
-        cannot tell (for tables the linted migrations create, bascule records that they have
-        CHECK constraints, not which columns those use)."""
+        cannot tell."""
         tb = bare(table)
         if self._fully_known(tb):
-            return None if any(k[0] == tb and v == "CONSTR_CHECK" for k, v in self.constraints.items()) else False
+            if any(k[0] == tb and valid and column in cols for k, (cols, valid) in self.check_uses.items()):
+                return True
+            unknown = any(k[0] == tb and v == "CONSTR_CHECK" and k not in self.check_uses
+                          for k, v in self.constraints.items())
+            return None if unknown else False
         if self.live is not None:
             return self.live.checks_on_column(tb, column)
         return None
@@ -552,6 +586,9 @@ class SchemaKnowledge:
             elif ct in ("CONSTR_FOREIGN", "CONSTR_CHECK"):
                 name = c.get("conname") or f"{t.name}_{col}_{'fkey' if ct == 'CONSTR_FOREIGN' else 'check'}"
                 self.constraints[(t.name, name)] = ct
+                if ct == "CONSTR_CHECK":
+                    self.check_uses[(t.name, name)] = (frozenset({col}) | _column_refs(c.get("raw_expr")),
+                                                       not c.get("skip_validation"))
                 if ct == "CONSTR_FOREIGN" and relkey(c.get("pktable")):
                     self.fks[(t.name, name)] = ((col,), bare(relkey(c["pktable"])), tuple(names_of(c.get("pk_attrs"))))
 
@@ -580,6 +617,8 @@ class SchemaKnowledge:
                          for i in con.get("exclusions") or ()]
                 excl = (tuple(e.get("name") for e in elems), con.get("access_method") or "btree",
                         con.get("where_clause") is not None)
+                excl_uses = frozenset(e["name"] for e in elems if e.get("name")) | _column_refs(
+                    [e.get("expr") for e in elems]) | _column_refs(con.get("where_clause"))
                 if not name:  # PostgreSQL's generated name (first column, or "expr")
                     name = f"{t.name}_{(elems[0].get('name') if elems else None) or 'expr'}_excl"
             elif not name:  # PostgreSQL's generated name
@@ -589,6 +628,7 @@ class SchemaKnowledge:
                 self.constraints[(t.name, name)] = ct
                 if excl is not None:
                     self.index_keys[name] = excl
+                    self.index_uses[name] = excl_uses
                 elif keys and not con.get("indexname"):
                     self.index_keys[name] = (tuple(keys), "btree", False)
         elif ct == "CONSTR_FOREIGN":
@@ -598,7 +638,11 @@ class SchemaKnowledge:
                 self.fks[(t.name, name)] = (tuple(names_of(con.get("fk_attrs"))), bare(relkey(con["pktable"])),
                                             tuple(names_of(con.get("pk_attrs"))))
         elif ct == "CONSTR_CHECK":  # unnamed: a stand-in name (PostgreSQL's depends on the expression)
-            self.constraints[(t.name, con.get("conname") or f"{t.name}_check")] = ct
+            cname = con.get("conname") or f"{t.name}_check"
+            self.constraints[(t.name, cname)] = ct
+            prev = self.check_uses.get((t.name, cname)) if not con.get("conname") else None
+            self.check_uses[(t.name, cname)] = ((prev[0] if prev else frozenset()) | _column_refs(con.get("raw_expr")),
+                                                not con.get("skip_validation") or bool(prev and prev[1]))
         if ct == "CONSTR_CHECK":
             cols = _not_null_columns(con.get("raw_expr"))
             if cols:
@@ -664,11 +708,14 @@ class SchemaKnowledge:
                     self.parents.pop(bare(part), None)
                     self.detached.add(bare(part))
             elif sub == "AT_ValidateConstraint":
+                if (tb, col) in self.check_uses:
+                    self.check_uses[(tb, col)] = (self.check_uses[(tb, col)][0], True)
                 col2 = self.pending.pop((tb, col), None)
                 if col2:
                     self.proofs.setdefault(tb, set()).update(self.check_cols.get((tb, col), (col2,)))
                     self.check_names[(tb, col)] = col2
             elif sub == "AT_DropConstraint":
+                self.check_uses.pop((tb, col), None)
                 col2 = self.check_names.pop((tb, col), None)
                 self.pending.pop((tb, col), None)
                 gone = self.check_cols.pop((tb, col), (col2,) if col2 else ())
@@ -721,6 +768,11 @@ class SchemaKnowledge:
                 if shape is not None and old in shape[0]:
                     keys, method, partial = shape
                     self.index_keys[ix] = (tuple(node.get("newname") if k == old else k for k in keys), method, partial)
+                if old in self.index_uses.get(ix, ()):
+                    self.index_uses[ix] = (self.index_uses[ix] - {old}) | {new}
+            for k, (cols, valid) in list(self.check_uses.items()):
+                if k[0] == tb and old in cols:
+                    self.check_uses[k] = ((cols - {old}) | {new}, valid)
         elif rt == "OBJECT_INDEX" and name:
             hit = self.indexes.pop(bare(name), None)
             shape = self.index_keys.pop(bare(name), None)
@@ -733,6 +785,9 @@ class SchemaKnowledge:
                 self.indexes[node.get("newname")] = hit
             if shape is not None:
                 self.index_keys[node.get("newname")] = shape
+            uses = self.index_uses.pop(bare(name), None)
+            if uses is not None:
+                self.index_uses[node.get("newname")] = uses
 
     def _drop(self, node: dict) -> None:
         rt = node.get("removeType")
@@ -753,6 +808,7 @@ class SchemaKnowledge:
             elif rt == "OBJECT_INDEX":
                 self.indexes.pop(bare(n), None)
                 self.index_keys.pop(bare(n), None)
+                self.index_uses.pop(bare(n), None)
                 self.gone_live_indexes.add(bare(n))
 
     def _index(self, node: dict) -> None:
@@ -763,6 +819,9 @@ class SchemaKnowledge:
         idx = node.get("idxname") or f"{bare(name)}_{'_'.join(k or 'expr' for k in keys)}_idx"  # PostgreSQL's choice
         self.indexes[idx] = (bare(name), bool(node.get("unique")))
         self.index_keys[idx] = (keys, node.get("accessMethod") or "btree", bool(node.get("whereClause")))
+        self.index_uses[idx] = frozenset(k for k in keys if k) | _column_refs(
+            [(p.get("IndexElem") or {}).get("expr") for p in node.get("indexParams") or ()]) | _column_refs(
+            node.get("whereClause"))
 
     def _domain(self, node: dict) -> None:
         nm = names_of(node.get("domainname"))

@@ -315,6 +315,15 @@ def _alter_column_type_effect(table: str, col: str, new: TypeRef | None, using, 
     return f"SET DATA TYPE {old} → {new}", True, narrowing(old, new)
 
 
+def opclass_changes(old: TypeRef, new: TypeRef) -> bool:
+    """A binary-coercible change to a type whose default operator class differs (text → citext):
+    the column's indexes are rebuilt. varchar and text share text_ops; a new limit or precision
+    keeps the operator class."""
+    if old.name == new.name or (old.name in _TEXTLIKE and new.name in _TEXTLIKE):
+        return False
+    return True
+
+
 def tz_conversion(old: TypeRef, new: TypeRef) -> bool:
     """timestamp ↔ timestamptz to a type without a precision or with 6 digits: PostgreSQL 12+
     changes no stored value (and rewrites nothing) when the session's TimeZone has a fixed zero
@@ -350,6 +359,8 @@ def binary_coercible(old: TypeRef, new: TypeRef) -> bool:
         return True
     if new.array:
         return o == n and not new.mods
+    if (o in _TEXTLIKE and n == "citext") or (o == "citext" and n in _TEXTLIKE and not new.mods):
+        return not new.mods  # citext's casts from and to text and varchar are WITHOUT FUNCTION
     if o in _TEXTLIKE and n in _TEXTLIKE:
         if not new.mods:
             return True  # to text or unlimited varchar
@@ -596,23 +607,28 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
             if reason:
                 f.rewrites.append(Effect(table, reason, col, certain, cd.get("location")))
             old = _ask(known, "column_type", table, col)
-            if old is not None and new is not None and (not reason or not certain) and version >= 12 \
-                    and (cd.get("raw_default") is None or _trivial_using(cd["raw_default"], col, new)) \
-                    and tz_conversion(old, new):
-                # no table rewrite (or maybe none), but the column's indexes change operator class and
-                # the constraints on it are checked again
+            tz = old is not None and new is not None and version >= 12 and tz_conversion(old, new)
+            if old is not None and new is not None and (not reason or (tz and not certain)) \
+                    and (cd.get("raw_default") is None or _trivial_using(cd["raw_default"], col, new)):
+                # no table rewrite (or maybe none), but PostgreSQL re-creates what depends on the column:
+                # the indexes that use it (all of them when their operator class or collation changes,
+                # else those with an expression or a predicate) and its CHECK constraints, checked again
                 loc = cd.get("location")
-                on_col = _ask(known, "indexes_on_column", table, col)
+                opclass = tz or cd.get("collClause") is not None or opclass_changes(old, new)
+                on_col = _ask(known, "indexes_on_column", table, col, opclass)
                 if on_col is not False:
-                    f.index_builds.append(Effect(table, f"SET DATA TYPE {old} → {new} rebuilds the indexes on {col}",
+                    which = "the indexes on" if opclass else "the indexes with an expression or a predicate that use"
+                    f.index_builds.append(Effect(table, f"SET DATA TYPE {old} → {new} rebuilds {which} {col}",
                                                  col, on_col is True, loc))
                 checks = _ask(known, "checks_on_column", table, col) if not reason else False
                 if checks is not False:
                     f.scans.append(Effect(table, f"SET DATA TYPE {old} → {new} checks the CHECK constraints on {col} "
                                                  "again", col, checks is True, loc))
-                # (with a possible rewrite, the rewrite's own checks below cover them)
-                referenced = (_ask(known, "referenced_tables", table, [col]) or []) if not reason else []
-                referencing = (_ask(known, "referencing_tables", table, [col]) or []) if not reason else []
+                # (with a possible rewrite, the rewrite's own checks below cover them); foreign keys only
+                # when the operator class changes (else PostgreSQL keeps them as they are)
+                fk = not reason and opclass
+                referenced = (_ask(known, "referenced_tables", table, [col]) or []) if fk else []
+                referencing = (_ask(known, "referencing_tables", table, [col]) or []) if fk else []
                 if referenced or referencing:  # the foreign keys on the column (either end) are checked again
                     f.scans.append(Effect(table, f"SET DATA TYPE {old} → {new} checks the foreign keys on {col} "
                                                  "again", col, True, loc))

@@ -294,18 +294,20 @@ class LiveCatalog:
     _FAMILY = ("WITH RECURSIVE fam(oid) AS (SELECT to_regclass(%(t)s)::oid UNION "
                "SELECT i.inhrelid FROM pg_inherits i JOIN fam ON i.inhparent = fam.oid) ")
 
-    def indexes_on_column(self, table: str, column: str) -> bool | None:
-        """Whether an index of the table or of a partition or child (invalid ones included: ALTER
-        TABLE rebuilds those too) has `column` as a key column, or uses it in an expression or
-        predicate (pg_depend). None when the table is not there."""
+    def indexes_on_column(self, table: str, column: str, opclass_changes: bool = True) -> bool | None:
+        """Whether ALTER COLUMN ... TYPE on `column` rebuilds an index of the table or of a
+        partition or child (invalid ones included: they are rebuilt too): one that uses the column
+        as a key or in an expression or predicate (pg_depend) and, unless the operator class or
+        collation changes, has an expression or a predicate. None when the table is not there."""
         row = self._one(self._FAMILY + """SELECT (SELECT count(*) FROM fam WHERE oid IS NOT NULL), EXISTS (
             SELECT 1 FROM pg_index x JOIN fam ON x.indrelid = fam.oid
               JOIN pg_attribute a ON a.attrelid = fam.oid AND a.attname = %(c)s AND NOT a.attisdropped
-             WHERE a.attnum = ANY (x.indkey::int2[])
-                OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                             AND d.objid = x.indexrelid AND d.refclassid = 'pg_class'::regclass
-                             AND d.refobjid = fam.oid AND d.refobjsubid = a.attnum))""",
-                        {"t": table, "c": column})
+             WHERE (a.attnum = ANY (x.indkey::int2[])
+                    OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                 AND d.objid = x.indexrelid AND d.refclassid = 'pg_class'::regclass
+                                 AND d.refobjid = fam.oid AND d.refobjsubid = a.attnum))
+               AND (%(any)s OR x.indexprs IS NOT NULL OR x.indpred IS NOT NULL))""",
+                        {"t": table, "c": column, "any": opclass_changes})
         if not row or not row[0]:
             return None
         return bool(row[1])

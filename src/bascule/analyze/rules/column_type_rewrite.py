@@ -7,9 +7,9 @@ from bascule.analyze.model import Rule
 from bascule.analyze.rules._alter import subcommands
 
 
-def _utc_work(s, col: str) -> tuple[list, list]:
-    """The index rebuilds and constraint checks of a timestamp ↔ timestamptz change of `col` in a
-    UTC session (the facts add them when no rewrite is certain)."""
+def _kept_rows_work(s, col: str) -> tuple[list, list]:
+    """The index rebuilds and constraint checks of a type change of `col` that rewrites no row
+    (binary-coercible, or timestamp ↔ timestamptz in a UTC session): the facts add them."""
     f = s.facts
     builds = [e for e in f.index_builds if e.column == col and e.reason.startswith("SET DATA TYPE")]
     checks = [e for e in f.scans if e.reason.startswith("SET DATA TYPE")
@@ -31,26 +31,30 @@ def check(s):
         cd = (c.get("def") or {}).get("ColumnDef") or {}
         new = type_ref(cd.get("typeName"))
         shown = str(new) if new is not None else "a new type"
+        coll = [n["String"]["sval"] for n in (cd.get("collClause") or {}).get("collname") or () if "String" in n]
+        if coll:
+            shown += f' COLLATE "{coll[-1]}"'
         eff = next((e for e in rewrites if e.column == col), None)
         if eff is None:
-            builds, checks = _utc_work(s, col)
+            builds, checks = _kept_rows_work(s, col)
             table = (builds or checks or [None])[0]
             table = table.table if table is not None else None
             if (builds or checks) and not any(e.certain and e.table == table for e in rewrites):
-                # timestamp ↔ timestamptz in a UTC session: rows kept (another subcommand's rewrite
-                # would rebuild everything anyway and is reported on its own)
+                # rows kept (another subcommand's rewrite would rebuild everything anyway and is
+                # reported on its own)
                 old = s.known.column_type(table, col)
                 work = []
                 if builds:
-                    work.append(f"rebuilds {'the indexes' if builds[0].certain else 'any index'} on {col}")
+                    which = builds[0].reason.split(" rebuilds ", 1)[1]  # "the indexes on c", "the indexes with ..."
+                    work.append(f"rebuilds {which if builds[0].certain else 'any of ' + which}")
                 if checks:
                     work.append(f"checks the {'constraints' if all(e.certain for e in checks) else 'CHECK constraints, if any,'}"
                                 f" on {col} again (a scan of {', '.join(dict.fromkeys(e.table for e in checks))})")
                 first = (builds or checks)[0]
+                why = f" ({_zone_said(s)})" if old is not None and new is not None and tz_conversion(old, new) else ""
                 yield s.finding(
-                    RULE, f"ALTER COLUMN {col} TYPE {shown} on {table} ({old} → {new}) keeps the rows "
-                          f"({_zone_said(s)}) but {' and '.join(work)} under ACCESS EXCLUSIVE: reads and writes of "
-                          f"{table} wait meanwhile",
+                    RULE, f"ALTER COLUMN {col} TYPE {shown} on {table} ({old} → {shown}) keeps the rows{why} but "
+                          f"{' and '.join(work)} under ACCESS EXCLUSIVE: reads and writes of {table} wait meanwhile",
                     table=table, location=first.location if first.location is not None else cd.get("location"),
                     lock=AE, severity="warning")
             continue  # binary-coercible: catalog only
