@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from bascule.config import Settings, load_config, parse_duration, resolve_target
 
 
@@ -85,6 +87,24 @@ def test_new_creates_increasing_versions(project):
     assert "up.sql" in a and "down.sql" in b
     p.run("up")  # comment-only migrations apply fine
     assert all(s["state"] == "applied" for s in p.status().values())
+
+
+@pytest.mark.parametrize("files", [
+    {"1_a.up.sql": "CREATE TABLE a (id int);", "1_a.down.sql": "DROP TABLE a;"},  # golang-migrate
+    {"20240101000000_a.sql": "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n"},  # dbmate
+])
+def test_new_refuses_a_detected_non_native_layout(project, files):
+    """With layout = "auto", a native folder written next to another tool's files would make the
+    whole project read as native, hiding every existing migration."""
+    p = project
+    p.layout = "auto"
+    p.write_config()
+    for name, text in files.items():
+        (p.root / "migrations" / name).write_text(text)
+    res = p.run("new", "x", check=2)
+    assert "writes the native layout, but this project uses" in res.stderr and "detected" in res.stderr
+    assert sorted(x.name for x in (p.root / "migrations").iterdir()) == sorted(files)
+    assert [s["state"] for s in p.status().values()] == ["pending"]
 
 
 def test_flyway_project_with_repeatable(project):

@@ -312,8 +312,14 @@ def new_migration(cfg: Config, name: str, now: float | None = None) -> Path:
     import re
     from datetime import datetime, timezone
 
-    if cfg.layout not in ("auto", "native"):
-        raise PlanError(f"`bascule new` writes the native layout, but this project uses {cfg.layout}",
+    layout = cfg.layout
+    if layout == "auto" and cfg.migrations_dir.is_dir():
+        from bascule.sources import detect_layout
+
+        layout = detect_layout(cfg.migrations_dir)  # a native folder next to others would hide them all
+    if layout not in ("auto", "native"):
+        how = "set in bascule.toml" if cfg.layout != "auto" else "detected from the files in " + str(cfg.migrations_dir)
+        raise PlanError(f"`bascule new` writes the native layout, but this project uses {layout} ({how})",
                         hint="create the file with your existing tool's naming")
     slug = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
     if not slug:
