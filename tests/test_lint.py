@@ -298,6 +298,25 @@ def test_fix_rewrites_the_file_declares_the_transaction_mode_and_applies(project
     assert project.db.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_user_idx'::regclass") is True
 
 
+def test_fix_with_a_connection_leaves_applied_migrations_alone(project):
+    """Rewriting an applied migration changes its checksum: `bascule up` would then refuse it."""
+    project.db.exec("CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);")
+    applied = project.add("0001", "idx", "CREATE INDEX orders_user_idx ON orders (user_id);\n")
+    project.run("up")
+    pending = project.add("0002", "idx2", "CREATE INDEX orders_id_user_idx ON orders (id, user_id);\n")
+    before = (applied / "up.sql").read_text()
+    res = run(project.root, "--url", project.db.url, "--no-probe", "--fix")
+    assert (applied / "up.sql").read_text() == before
+    assert "0001_idx/up.sql: not rewritten: migration 0001 idx is already applied on this database" in res.stderr
+    assert "CONCURRENTLY" in (pending / "up.sql").read_text()
+    assert project.status()["0001"]["state"] == "applied"
+    project.run("up")
+    # without a connection it cannot know, and says so
+    project.add("0003", "idx3", "CREATE INDEX orders_user_id_idx ON orders (user_id, id);\n")
+    res = run(project.root, "--fix", check=None)
+    assert "cannot tell which of these migrations a database already ran" in res.stderr
+
+
 def test_dbmate_sections_keep_file_positions_and_fix_in_place(tmp_path):
     mig = tmp_path / "db" / "migrations"
     mig.mkdir(parents=True)

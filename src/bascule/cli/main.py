@@ -668,7 +668,8 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
             opts.pg_version = max(options.MIN_VERSION, min(conn.info.server_version // 10000, 18))
     try:
         result = lint_units(units, opts)
-        if (fix or show_diff) and _lint_fix(units, result, opts, write=fix and not show_diff):
+        recorded = _recorded_versions(conn) if conn is not None and (fix or show_diff) else None
+        if (fix or show_diff) and _lint_fix(units, result, opts, write=fix and not show_diff, recorded=recorded):
             units = inputs.collect(list(paths), default_folder=cfg.migrations_dir if cfg else None,
                                    layout=cfg.layout if cfg else "auto", stdin_text=stdin_text)
             if since:
@@ -713,10 +714,32 @@ def _list_rules(rules, fmt: str) -> None:
         click.echo(f"{r.code}  {r.severity:<7}  {r.name:<34} {r.summary}{flags}")
 
 
-def _lint_fix(units, result, opts, write: bool) -> bool:
+def _recorded_versions(conn) -> dict[str, str]:
+    """Versions the database has a history row for (applied, baselined, failed or running) → status;
+    rolled-back ones are free to change."""
+    from bascule.history.store import History
+
+    return {v: r.status for v, r in History(conn).records().items() if r.status != "rolled_back"}
+
+
+def _lint_fix(units, result, opts, write: bool, recorded: dict[str, str] | None = None) -> bool:
     """Rewrite each file with fixable findings and print the diff and notes on stderr (stdout stays
-    the report). Returns whether any file was written."""
+    the report). With a connection (`recorded`), migrations the database already ran are left alone:
+    a rewrite would change their checksum and `bascule up` would refuse them as modified. Returns
+    whether any file was written."""
     from bascule.analyze.fix import fix_text
+    from bascule.versions import version_key
+
+    def ran(version: str | None) -> str | None:
+        if version is None or not recorded:
+            return None
+        for v, status in recorded.items():
+            try:
+                if v == version or version_key(v) == version_key(version):
+                    return status
+            except ValueError:
+                continue
+        return None
 
     by_path: dict[str, list] = {}
     for f in result.findings:
@@ -728,6 +751,12 @@ def _lint_fix(units, result, opts, write: bool) -> bool:
             continue
         if u.path == "<stdin>":
             click.echo("note: stdin cannot be fixed in place; lint a file to use --fix", err=True)
+            continue
+        status = ran(u.version)
+        if status is not None:
+            click.echo(f"note: {u.path}: not rewritten: migration {u.label} is already {status} on this database, "
+                       "and a rewrite would change its checksum (`bascule up` refuses a modified migration); "
+                       "make the change in a new migration", err=True)
             continue
         path = Path(u.path)
         with path.open(encoding="utf-8", newline="") as fh:  # the whole file, line endings as they are
@@ -757,6 +786,10 @@ def _lint_fix(units, result, opts, write: bool) -> bool:
                        "must commit separately), in whatever way the tool that runs it allows", err=True)
         elif done:
             click.echo(done, err=True)
+    if wrote and recorded is None and any(u.layout for u in units):
+        click.echo("note: without --env/--url, --fix cannot tell which of these migrations a database already "
+                   "ran: one that is applied somewhere now reads as modified there (`bascule status`); revert "
+                   "it and make the change in a new migration", err=True)
     return wrote
 
 
