@@ -47,6 +47,11 @@ def test_malformed_config(tmp_path):
     ('[surprise]\n', "unknown section(s) surprise"),
     ('[environments.prod]\nembedded = false\n', "embedded = false but no url"),
     ('[environments.prod]\nurl = ""\n', "url is empty"),
+    ('[defaults]\nlock_timeout = nan\n', "nan is not a duration"),  # NaN compares false to every limit
+    ('[defaults]\nstatement_timeout = nan\n', "nan is not a duration"),
+    ('[defaults]\nlock_wait = inf\n', "inf is not a duration"),
+    ('[defaults]\nlock_timout = "10s"\n', "defaults: unknown key(s) lock_timout"),  # typos are not ignored
+    ('[project]\nmigratons = "db"\n', "project: unknown key(s) migratons"),
 ])
 def test_invalid_config_values(tmp_path, body, expected):
     (tmp_path / "bascule.toml").write_text(body)
@@ -146,7 +151,23 @@ def test_down_without_down_script(project):
     p.run("up")
     res = p.run("down", "--steps", "2", check=2)
     assert "0002 b has no down script" in _clean(res)
+    assert f"write {p.root / 'migrations' / '0002_b' / 'down.sql'} first" in res.stderr
     assert p.db.tables() == ["a", "b"]  # nothing rolled back, not even 0001's turn
+
+
+def test_down_hint_names_the_layouts_own_file(project):
+    p = project
+    p.layout = "golang-migrate"
+    p.write_config()
+    (p.root / "migrations" / "1_a.up.sql").write_text("CREATE TABLE a (id int);")
+    p.run("up")
+    res = p.run("down", check=2)
+    assert f"write {p.root / 'migrations' / '1_a.down.sql'} first" in res.stderr
+
+
+def test_history_verify_on_a_database_bascule_never_ran_on(project):
+    res = project.run("history", "--verify")
+    assert res.returncode == 0 and "Traceback" not in res.stderr and "bascule.meta" not in res.stderr
 
 
 def test_to_unknown_version(project):

@@ -38,6 +38,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
 _ENV_KEYS = {"url", "embedded", "pg_version", "database", "lock_timeout", "statement_timeout", "verify",
              "lock_retries", "lock_wait", "description"}
 _SETTING_KEYS = {"lock_timeout", "statement_timeout", "lock_retries", "lock_wait", "verify"}
+_PROJECT_KEYS = {"migrations", "layout", "default_env"}
 
 
 def parse_duration(value: str | int | float, what: str = "duration") -> float:
@@ -45,6 +46,8 @@ def parse_duration(value: str | int | float, what: str = "duration") -> float:
     if isinstance(value, bool):
         raise ConfigError(f"{what}: expected a duration like \"2s\", got {value!r}")
     if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):  # TOML nan / inf
+            raise ConfigError(f"{what}: {value!r} is not a duration", hint='write it like "500ms", "2s", "1min" or "1h"')
         return float(value) / 1000.0
     m = _DURATION.match(str(value))
     if not m:
@@ -192,6 +195,15 @@ def config_from_dict(data: dict, path: Path) -> Config:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}",
                           hint="sections are [project], [defaults], [environments.NAME] and [lint]")
     project = _table(data, "project", where)
+    bad = set(project) - _PROJECT_KEYS
+    if bad:
+        raise ConfigError(f"{where}: project: unknown key(s) {', '.join(sorted(bad))}",
+                          hint=f"allowed: {', '.join(sorted(_PROJECT_KEYS))}")
+    raw_defaults = _table(data, "defaults", where)
+    bad = set(raw_defaults) - _SETTING_KEYS
+    if bad:
+        raise ConfigError(f"{where}: defaults: unknown key(s) {', '.join(sorted(bad))}",
+                          hint=f"allowed: {', '.join(sorted(_SETTING_KEYS))}")
     root = path.parent.absolute()
     migrations = project.get("migrations", "migrations")
     if not isinstance(migrations, str):
@@ -201,7 +213,7 @@ def config_from_dict(data: dict, path: Path) -> Config:
 
     if layout != "auto" and layout not in LAYOUTS:
         raise ConfigError(f"{where}: unknown layout {layout!r}", hint=f"choose auto or one of {', '.join(LAYOUTS)}")
-    defaults = Settings().merged(_table(data, "defaults", where), f"{where}: defaults")
+    defaults = Settings().merged(raw_defaults, f"{where}: defaults")
     envs: dict[str, Environment] = {}
     for name, raw in _table(data, "environments", where).items():
         if not isinstance(raw, dict):

@@ -231,10 +231,23 @@ def plan_down(states: list[MigrationState], steps: int | None = None, to: str | 
                             hint="check out the branch that has it")
         if s.migration.down is None:
             raise PlanError(f"migration {s.migration.label} has no down script",
-                            hint=f"write {s.migration.path}/down.sql (or the layout's equivalent) first; "
-                                 "nothing was rolled back")
+                            hint=f"write {_down_place(s.migration)} first; nothing was rolled back")
         resume = 0
         if s in failed_down and s.record is not None and s.record.transactional is False:
             resume = s.record.statements_done or 0
         plan.steps.append(Step(s, "down", resume))
     return plan
+
+
+def _down_place(m) -> str:
+    """Where the down script of `m` goes, in its layout's own terms."""
+    path = m.path
+    if m.layout == "golang-migrate" and path.name.endswith(".up.sql"):
+        return str(path.with_name(path.name[: -len(".up.sql")] + ".down.sql"))
+    if m.layout == "dbmate":
+        return f"a `-- migrate:down` section at the end of {path}"
+    if m.layout == "flyway":
+        return f"{path.with_name('U' + path.name[1:])} (an undo migration)"
+    if path.is_dir():
+        return str(path / "down.sql")
+    return f"{path.parent / 'down.sql'} (or the layout's equivalent)"

@@ -240,8 +240,10 @@ class History:
         return out
 
     def verify_chain(self) -> list[str]:
-        """Problems found in the hash chain (empty list: intact)."""
+        """Problems found in the hash chain (empty list: intact; also when bascule never ran here)."""
         problems = []
+        if not self.exists():
+            return problems
         prev = None
         for e in self.events():
             expected = event_hash(prev, e["at"], e["event"], e["version"], e["name"], e["checksum"],
