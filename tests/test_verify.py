@@ -331,3 +331,22 @@ def test_snapshot_refused_for_partly_applied_migration(project):
     p.run("up", check=3)
     res = p.run("verify", "--snapshot", "--migration", "0001", check=2)
     assert "partly applied" in res.stderr
+
+
+def test_migrations_bascule_cannot_see_into_are_a_warning_not_a_clean_pass(project):
+    """A DO block, a CALL or SELECT of a user function can change tables the SQL never names: the
+    report must say what it could not check, and point to expect_rows."""
+    p = project
+    p.add("0001", "base", BASE + "CREATE FUNCTION purge() RETURNS int LANGUAGE sql AS "
+                                 "$$ DELETE FROM tags WHERE hits > 290 RETURNING 1 $$;")
+    p.run("up")
+    p.add("0002", "sneaky", "SELECT purge();\n")
+    res = p.run("up", "--verify", "--checks", FAST)
+    assert "verification of 0002 sneaky: PASSED" in res.stderr and "0 warnings" not in res.stderr
+    doc = _verify_json(p, "--migration", "0002", "--checks", FAST)
+    warn, = [r for r in _by(doc, "rowcounts") if r["status"] == "warn"]
+    assert warn["name"] == "statements bascule cannot see into" and "declare expect_rows" in warn["message"]
+    p.add("0003", "pinned", "SELECT purge();\n", toml='expect_rows = { tags = "unchanged" }\n')
+    p.db.exec("INSERT INTO tags SELECT 'more' || g, 300 + g FROM generate_series(1, 5) g")
+    res = p.run("up", "--verify", "--checks", FAST, check=1)  # declared unchanged: the deletion is caught
+    assert "but the migration declares unchanged" in res.stderr

@@ -118,6 +118,8 @@ def _visit(tag: str, node: dict, touch: Touch) -> None:
             renames[node["newname"]] = renames.pop(node["subname"], node["subname"])
     elif tag in ("DoStmt", "CallStmt"):
         touch.opaque = True
+    elif tag == "SelectStmt" and _calls_unknown_function(node):
+        touch.opaque = True  # SELECT purge(): whatever the function changes is not in the SQL
     elif tag == "VariableSetStmt" and node.get("name") == "search_path":
         path = []
         for a in node.get("args") or ():
@@ -154,3 +156,34 @@ def touched(statements: list[Statement]) -> Touch:
             _walk(node, touch)
             _visit(tag, node, touch)
     return touch
+
+
+# Built-in functions a SELECT can call without changing any table's rows.
+_ROW_NEUTRAL_FUNCS = frozenset({
+    "set_config", "current_setting", "pg_sleep", "count", "sum", "min", "max", "avg", "string_agg", "array_agg",
+    "json_agg", "jsonb_agg", "bool_and", "bool_or", "generate_series", "setval", "currval", "lastval",
+    "pg_advisory_lock", "pg_advisory_unlock", "pg_advisory_xact_lock", "pg_try_advisory_lock",
+    "pg_try_advisory_xact_lock", "pg_notify", "pg_cancel_backend", "pg_terminate_backend", "version",
+    "pg_reload_conf", "row_number", "rank", "to_regclass", "format_type", "pg_typeof", "exists",
+})
+
+
+def _calls_unknown_function(node) -> bool:
+    """Whether a statement calls a function that is not a known built-in without side effects on
+    rows (a user function, or any schema-qualified one)."""
+    from bascule.analyze.facts import NON_VOLATILE_FUNCS, VOLATILE_FUNCS
+
+    known = NON_VOLATILE_FUNCS | VOLATILE_FUNCS | _ROW_NEUTRAL_FUNCS
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, dict):
+            fc = n.get("FuncCall")
+            if isinstance(fc, dict):
+                names = [x["String"]["sval"] for x in fc.get("funcname") or () if "String" in x]
+                if names and (len(names) > 1 and names[0] != "pg_catalog" or names[-1] not in known):
+                    return True
+            stack.extend(n.values())
+        elif isinstance(n, list):
+            stack.extend(n)
+    return False
