@@ -233,3 +233,25 @@ def test_up_json_reports_partial_progress_on_failure(project):
     doc = json.loads(res.stdout)
     assert [o["version"] for o in doc["outcomes"]] == ["0001"]
     assert doc["error"]["exit_code"] == 3 and "division by zero" in doc["error"]["message"]
+
+
+@pytest.mark.parametrize("make", ["symlink", "folder", "down_only"])
+def test_migration_folder_without_a_readable_up_script_is_an_error(project, make):
+    p = project
+    p.add("0001", "a", "CREATE TABLE a (id int);")
+    d = p.root / "migrations" / "0002_b"
+    d.mkdir()
+    if make == "symlink":
+        (d / "up.sql").symlink_to("/nonexistent/up.sql")
+    elif make == "folder":
+        (d / "up.sql").mkdir()
+    else:
+        (d / "down.sql").write_text("DROP TABLE b;")
+    res = p.run("status", check=2)
+    assert "0002_b" in _clean(res)
+    import shutil
+
+    shutil.rmtree(d)
+    (p.root / "migrations" / "notes").mkdir()  # a folder that is not a migration is still ignored
+    (p.root / "migrations" / "notes" / "README").write_text("x")
+    assert list(p.status()) == ["0001"]

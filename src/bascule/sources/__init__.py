@@ -66,10 +66,22 @@ def read_toml(path: Path) -> dict:
 def version_folders(folder: Path, marker: str, example: str, hint: str):
     """Yield (dir, version, name) for each `<version>_<name>/` subfolder holding `marker`
     (the folder-per-migration layouts: native, diesel, Prisma)."""
+    import os
+
     from bascule.versions import version_key
 
     for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if not (d / marker).is_file():
+            if os.path.lexists(d / marker):  # a broken symlink, a folder, a file not checked out
+                raise SourceError(f"{d / marker}: not a readable file", hint="check the file exists and is readable")
+            try:
+                version_key(d.name.partition("_")[0])
+                looks = any(f.suffix in (".sql", ".toml") for f in d.iterdir())
+            except ValueError:
+                looks = False
+            if looks:  # down.sql or migration.toml without the up script: never skip it silently
+                raise SourceError(f"{d}: a migration folder without {marker}",
+                                  hint=f"add {marker}, or move the folder out of {folder}")
             continue
         version, _, name = d.name.partition("_")
         try:
