@@ -255,3 +255,9 @@ def test_migration_folder_without_a_readable_up_script_is_an_error(project, make
     (p.root / "migrations" / "notes").mkdir()  # a folder that is not a migration is still ignored
     (p.root / "migrations" / "notes" / "README").write_text("x")
     assert list(p.status()) == ["0001"]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_history_limit_must_be_positive(project, limit):
+    res = project.run("history", "--limit", limit, check=2)
+    assert "--limit" in res.stderr and "no events recorded" not in res.stdout

@@ -782,8 +782,9 @@ def fix_text(text: str, path: str, findings: list[Finding], pg_version: int = NE
             auto = False
         result.notes.append(
             f"this migration must run statement by statement, not in one transaction ({why}): "
-            + ("bascule does so on its own because it contains CONCURRENTLY (do not declare transaction = "
-               "\"always\")" if auto else "declare transaction = \"never\" for it"))
+            + ("bascule would on its own, as it contains CONCURRENTLY; --fix declares it anyway where the layout "
+               "has a place for it, so that any tool that runs it knows (never declare transaction = \"always\")"
+               if auto else "declare transaction = \"never\" for it"))
     return result
 
 

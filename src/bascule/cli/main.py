@@ -411,7 +411,7 @@ def _dumps(obj) -> str:
 # ----------------------------------------------------------------------------- history / validate
 @cli.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--limit", type=int, metavar="N", help="Only the last N events.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the last N events.")
 @click.option("--version", "version", metavar="VERSION", help="Only events of this migration.")
 @click.option("--verify", is_flag=True, help="Check the hash chain; exit 1 if any event was edited or removed.")
 @click.pass_obj

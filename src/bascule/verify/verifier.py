@@ -24,8 +24,8 @@ class VerificationFailed(BasculeError):
         failed = [r for r in report.results if r.status == "fail"]
         super().__init__(f"verification of {report.label} failed: {len(failed)} check(s): "
                          + "; ".join(r.message for r in failed[:3]),
-                         hint=f"the migration is applied; inspect it, fix forward, or roll it back with "
-                              f"`bascule down --to <the version before {report.version}>` (never automatic)")
+                         hint="the migration is applied and was the last to run; inspect it, fix forward, or roll "
+                              "it back with `bascule down --steps 1` (never automatic)")
         self.report = report
 
 
