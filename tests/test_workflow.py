@@ -64,6 +64,21 @@ def test_repair_as_pending_reruns_from_the_top(project):
     assert p.status()["0001"]["state"] == "applied"
 
 
+def test_failed_migration_whose_files_are_gone_can_be_cleared(project):
+    p = project
+    d = p.add("0001", "bad", "CREATE TABLE bad (id int);\nSELECT 1/0;\n")
+    p.run("up", check=3)
+    shutil.rmtree(d)  # abandoned: the files were deleted
+    assert p.status()["0001"]["state"] == "missing"
+    res = p.run("repair", "0001", "--as", "applied", "--reason", "x", check=2)
+    assert "can only be marked pending" in res.stderr
+    p.run("repair", "0001", "--as", "pending", "--reason", "migration abandoned and deleted")
+    assert "0001" not in p.status()
+    p.run("status", "--exit-code")
+    p.run("validate")
+    assert any(e["event"] == "repair" for e in p.events())
+
+
 def test_missing_on_disk(project):
     p = project
     d = p.add("0001", "gone", "CREATE TABLE gone (id int);", "DROP TABLE gone;")

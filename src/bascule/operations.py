@@ -247,7 +247,12 @@ def repair(target: Target, migrations: list[Migration], version: str, action: st
                 h.event("checksum_accepted", s.key, s.name, s.disk_checksum,
                         {"old_checksum": s.db_checksum, "reason": reason})
             return {"version": s.version, "action": action, "old_checksum": s.db_checksum, "new_checksum": s.disk_checksum}
-        if s.state != "failed":
+        gone_failed = s.state == "missing" and rec is not None and rec.status in ("failed", "running")
+        if gone_failed and action != "pending":
+            raise PlanError(f"{s.version} failed and its files are gone: it can only be marked pending "
+                            "(`repair --as pending`), which clears the record; nothing on disk can be applied",
+                            hint="restore the files to finish or roll it back instead")
+        if s.state != "failed" and not gone_failed:
             raise PlanError(f"{s.version} is {s.state}; repair --as {action} is for failed or interrupted migrations",
                             hint="see `bascule status`")
         assert rec is not None
