@@ -350,3 +350,25 @@ def test_migrations_bascule_cannot_see_into_are_a_warning_not_a_clean_pass(proje
     p.db.exec("INSERT INTO tags SELECT 'more' || g, 300 + g FROM generate_series(1, 5) g")
     res = p.run("up", "--verify", "--checks", FAST, check=1)  # declared unchanged: the deletion is caught
     assert "but the migration declares unchanged" in res.stderr
+
+
+def test_up_verify_json_on_failure_has_the_success_shape(project):
+    """A failed verification still prints one document with the keys of a successful run: the
+    failing migration is applied, so it is among the outcomes, and every report so far is listed."""
+    p = project
+    p.add("0001", "base", BASE)
+    p.run("up")
+    p.add("0002", "fine", "CREATE TABLE fine (id int);")
+    p.add("0003", "sneaky", "DELETE FROM tags WHERE hits <= 5;", toml='expect_rows = { tags = "unchanged" }\n')
+    p.add("0004", "next", "CREATE TABLE never_applied (id int);")
+    ok = json.loads(p.run("up", "--to", "0002", "--verify", "--json", "--checks", FAST).stdout)
+    res = p.run("up", "--verify", "--json", "--checks", FAST, check=1)
+    doc = json.loads(res.stdout)
+    assert set(ok) <= set(doc) and doc["dry_run"] is False and doc["error"]
+    assert [o["version"] for o in doc["outcomes"]] == ["0003"]
+    assert [v["version"] for v in doc["verification"]] == ["0003"] and doc["verification"][0]["passed"] is False
+    assert [s["version"] for s in doc["planned"]] == ["0003", "0004"]
+    assert p.status()["0003"]["state"] == "applied" and "never_applied" not in p.db.tables()
+    refused = p.run("down", "--dry-run", "--json", check=2)  # 0003 has no down script
+    dry = json.loads(refused.stdout)
+    assert dry["dry_run"] is True and "no down script" in dry["error"]["message"]

@@ -142,7 +142,10 @@ def _run_plan(target: Target, plan: Plan, observers: Sequence[Observer], reason:
             interrupted = rec is not None and rec.status == "running"
             outcomes.append(runner.run(step.migration, step.direction, step.resume_from, attempts, interrupted))
     except BasculeError as exc:
+        if getattr(exc, "outcome", None) is not None:  # applied, then a check after it failed
+            outcomes.append(exc.outcome)
         exc.outcomes = outcomes  # what did complete before the failure, for --json reports
+        exc.plan = plan
         raise
     finally:
         runner.close()

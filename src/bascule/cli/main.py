@@ -130,14 +130,20 @@ def _waiting(holder: dict) -> None:
                f"({holder['application_name'] or '?'})...", err=True)
 
 
-def _json_failure(exc: BasculeError, t, direction: str, as_json: bool) -> None:
-    """With --json, a failure still prints one JSON document: what completed, and the error."""
+def _json_failure(exc: BasculeError, t, direction: str, as_json: bool, dry_run: bool = False,
+                  verifying: bool = False) -> None:
+    """With --json, a failure still prints one JSON document with the same keys as a success: what
+    was planned and completed, the verification reports so far, and the error."""
     if as_json:
         done = getattr(exc, "outcomes", [])
-        doc = {"database": t.safe_url, "direction": direction, "dry_run": False,
+        plan = getattr(exc, "plan", None)
+        doc = {"database": t.safe_url, "direction": direction, "dry_run": dry_run,
+               "warnings": plan.warnings if plan is not None else [],
+               "planned": [{"version": s.migration.version, "name": s.migration.name, "resume_from": s.resume_from}
+                           for s in plan.steps] if plan is not None else [],
                "outcomes": [o.to_dict() for o in done], "error": exc.to_dict()}
-        if getattr(exc, "report", None) is not None:
-            doc["verification"] = exc.report.to_dict()
+        if verifying or getattr(exc, "reports", None) is not None:
+            doc["verification"] = [r.to_dict() for r in getattr(exc, "reports", None) or []]
         _echo_json(doc)
 
 
@@ -208,7 +214,9 @@ def up(obj: Ctx, to, dry_run, allow_modified, out_of_order, lock_wait, verify_, 
                                       out_of_order=out_of_order, lock_wait=wait, observers=observers,
                                       on_wait=None if as_json else _waiting)
         except BasculeError as exc:
-            _json_failure(exc, t, "up", as_json)
+            if vobs is not None and getattr(exc, "reports", None) is None:
+                exc.reports = list(vobs.reports)
+            _json_failure(exc, t, "up", as_json, dry_run=dry_run, verifying=vobs is not None)
             raise
         finally:
             if verifier is not None:
@@ -240,7 +248,7 @@ def down(obj: Ctx, steps, to, dry_run, lock_wait, as_json, verbose) -> None:
             result = operations.rollback(t, migrations, steps=steps, to=to, dry_run=dry_run, lock_wait=wait,
                                          observers=observers, on_wait=None if as_json else _waiting)
         except BasculeError as exc:
-            _json_failure(exc, t, "down", as_json)
+            _json_failure(exc, t, "down", as_json, dry_run=dry_run)
             raise
         _run_output(result, t, as_json)
 

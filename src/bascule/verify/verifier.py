@@ -222,7 +222,10 @@ class VerifyObserver(Observer):
         if self.render:
             self.render(report)
         if not report.passed:
-            raise VerificationFailed(report)
+            exc = VerificationFailed(report)
+            exc.outcome = outcome  # the migration is applied: it counts among what completed
+            exc.reports = list(self.reports)
+            raise exc
 
 
 def stderr_progress():
