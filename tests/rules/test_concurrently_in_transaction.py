@@ -77,3 +77,13 @@ def test_enum_add_value_only_before_12():
     sql = "ALTER TYPE mood ADD VALUE 'meh';"
     assert b104(sql, transaction="always", pg_version=11)
     assert not b104(sql, transaction="always", pg_version=12)
+
+
+def test_reindex_of_a_partitioned_table_in_a_transactional_migration():
+    before = ["CREATE TABLE ev (id bigint, ts date NOT NULL) PARTITION BY RANGE (ts)",
+              "CREATE INDEX ev_id ON ev (id)", "CREATE TABLE plain (id int)", "CREATE INDEX plain_id ON plain (id)"]
+    for sql in ("REINDEX TABLE ev;", "REINDEX INDEX ev_id;"):
+        f, = b104(sql, before=before)
+        assert "partitioned ev cannot run inside a transaction block" in f.message
+        assert not b104(sql, before=before, transaction="never")
+    assert not b104("REINDEX TABLE plain;", before=before)

@@ -35,3 +35,15 @@ def test_table_created_in_an_earlier_migration_still_counts():
 def test_suppression_with_reason():
     sql = "-- bascule:ignore B101 forty rows, lookup table\nCREATE INDEX i ON colors (name);"
     assert not fires(sql, "B101")
+
+
+PARTITIONED = ["CREATE TABLE ev (id bigint, ts timestamptz NOT NULL, cust_id bigint) PARTITION BY RANGE (ts)",
+               "CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"]
+
+
+def test_partitioned_table_is_not_fixable_and_says_what_to_do():
+    """PostgreSQL refuses CREATE INDEX CONCURRENTLY on a partitioned table: --fix must not write it."""
+    f, = hits("CREATE INDEX ev_ts_idx ON ev (ts);", "B101", before=PARTITIONED)
+    assert f.fixable is False and "ON ONLY ev" in f.notes[0] and "ATTACH PARTITION" in f.notes[0]
+    part, = hits("CREATE INDEX ev_2024_ts ON ev_2024 (ts);", "B101", before=PARTITIONED)
+    assert part.fixable is True  # a partition is a plain table

@@ -51,3 +51,9 @@ def test_suppression_with_reason():
 @pytest.mark.parametrize("sql", ["DROP INDEX a_idx, b_idx;", "DROP INDEX a_idx CASCADE;"])
 def test_shapes_fix_cannot_rewrite_are_not_fixable(sql):
     assert all(not f.fixable for f in hits(sql, "B102"))
+
+
+def test_partitioned_table_is_not_fixable():
+    before = ["CREATE TABLE ev (id bigint, ts timestamptz NOT NULL) PARTITION BY RANGE (ts)"] + ['CREATE INDEX ev_id ON ev (id)']
+    f, = hits('DROP INDEX ev_id;', 'B102', before=before)
+    assert f.fixable is False and "ev is partitioned" in f.notes[0]

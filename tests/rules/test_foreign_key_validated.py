@@ -99,3 +99,13 @@ def test_no_add_column_hint_after_a_backfill():
            "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id);")
     f, = hits(sql, "B105")
     assert "added by this migration" not in f.message
+
+
+def test_partitioned_table_before_18_is_not_fixable():
+    before = ["CREATE TABLE cust (id bigint PRIMARY KEY)",
+              "CREATE TABLE ev (id bigint, ts date NOT NULL, cust_id bigint) PARTITION BY RANGE (ts)"]
+    sql = "ALTER TABLE ev ADD FOREIGN KEY (cust_id) REFERENCES cust (id);"
+    old, = hits(sql, "B105", before=before, pg_version=15)  # NOT VALID refused there before 18
+    assert old.fixable is False and "before PostgreSQL 18" in old.notes[0]
+    new, = hits(sql, "B105", before=before, pg_version=18)
+    assert new.fixable is True

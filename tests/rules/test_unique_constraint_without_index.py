@@ -50,3 +50,9 @@ def test_suppression_with_reason():
 def test_new_column_form_is_not_auto_fixable():
     f, = hits("ALTER TABLE users ADD COLUMN code text UNIQUE;", "B108")
     assert not f.fixable
+
+
+def test_partitioned_table_is_not_fixable():
+    before = ["CREATE TABLE ev (id bigint, ts timestamptz NOT NULL) PARTITION BY RANGE (ts)"] + []
+    f, = hits('ALTER TABLE ev ADD UNIQUE (id, ts);', 'B108', before=before)
+    assert f.fixable is False and "ev is partitioned" in f.notes[0]

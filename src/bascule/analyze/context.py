@@ -215,6 +215,7 @@ class SchemaKnowledge:
         self.enum_values_added_now: dict[str, set[str]] = {}
         self.default_partitions: dict[str, str | None] = {}  # partitioned table → its DEFAULT partition (None: gone)
         self.parents: dict[str, str] = {}  # partition → its partitioned table
+        self.partitioned: set[str] = set()  # tables created with PARTITION BY
         # (table, constraint) → (its columns, referenced table, referenced columns or () for the primary key)
         self.fks: dict[tuple[str, str], tuple[tuple, str, tuple]] = {}
         self.live = live
@@ -474,6 +475,18 @@ class SchemaKnowledge:
                     unknown = unknown or live is None
         return None if unknown else False
 
+    def is_partitioned(self, table: str) -> bool | None:
+        """Whether `table` is a partitioned table (PARTITION BY): True, False, or None when bascule
+        cannot tell (a table it did not see created, without a connection)."""
+        tb = bare(table)
+        if tb in self.partitioned:
+            return True
+        if self._fully_known(tb):
+            return False
+        if self.live is not None:
+            return self.live.relkind(table) == "p"
+        return None
+
     def checks_on_column(self, table: str, column: str) -> bool | None:
         """Whether a validated CHECK constraint of `table` uses `column` (PostgreSQL checks it again
         when the column's type changes, even without a rewrite): True, False, or None when it
@@ -549,6 +562,10 @@ class SchemaKnowledge:
                 self._table_constraint(t, elt["Constraint"])
         self.tables[t.name] = t
         self.created_now.add(t.name)
+        if node.get("partspec"):
+            self.partitioned.add(t.name)
+        else:
+            self.partitioned.discard(t.name)
         if node.get("partbound"):
             for inh in node.get("inhRelations") or ():
                 if relkey(inh.get("RangeVar")):
@@ -739,6 +756,9 @@ class SchemaKnowledge:
             if t is not None:
                 t.name = node.get("newname")
                 self.tables[t.name] = t
+            if bare(name) in self.partitioned:
+                self.partitioned.discard(bare(name))
+                self.partitioned.add(node.get("newname"))
             for ix in self.indexes.of(bare(name)):
                 self.indexes[ix] = (node.get("newname"), self.indexes[ix][1])
             for (tbl, con) in [k for k in self.constraints if k[0] == bare(name)]:
@@ -794,6 +814,7 @@ class SchemaKnowledge:
         for n in dropped_names(node):
             if rt == "OBJECT_TABLE":
                 self.tables.pop(bare(n), None)
+                self.partitioned.discard(bare(n))
                 self.created_now.discard(bare(n))
                 for parent in [k for k, v in self.default_partitions.items() if v == bare(n)]:
                     self.default_partitions[parent] = None

@@ -203,6 +203,11 @@ class LiveCatalog:
             self._fks[key] = [(r[0], r[1], tuple(r[2]), tuple(r[3])) for r in rows]
         return self._fks[key]
 
+    def relkind(self, table: str) -> str | None:
+        """pg_class.relkind of the table ('r', 'p' partitioned, 'v', ...), None when it does not exist."""
+        row = self._one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+        return str(row[0]) if row else None
+
     def partition_parent(self, table: str) -> str | None:
         row = self._one("SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
                         "WHERE i.inhrelid = to_regclass(%s) AND p.relkind = 'p'", (table,))

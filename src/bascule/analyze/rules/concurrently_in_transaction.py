@@ -62,11 +62,28 @@ def _enclosing_begin(script) -> dict[int, int] | None:
     return out
 
 
+def _partitioned_reindex(s) -> str | None:
+    """REINDEX TABLE/INDEX of a partitioned table or index: refused in a transaction block, which the
+    SQL alone does not show (bascule's runner decides from the SQL)."""
+    kind = s.node.get("kind")
+    rel = s.node.get("relation") or {}
+    name = rel.get("relname")
+    if s.tag != "ReindexStmt" or kind not in ("REINDEX_OBJECT_TABLE", "REINDEX_OBJECT_INDEX") or not name:
+        return None
+    table = name if kind == "REINDEX_OBJECT_TABLE" else s.known.index_table(name)
+    return table if table and s.known.is_partitioned(table) else None
+
+
 def check(s):
     st = s.st
     refused = st.no_transaction or (st.no_transaction_before is not None
                                     and s.version * 10000 < st.no_transaction_before)
     if not refused:
+        table = _partitioned_reindex(s) if s.transactional else None
+        if table:
+            yield s.finding(RULE, f"REINDEX of partitioned {table} cannot run inside a transaction block, and this "
+                                  "migration runs as one: it fails at this statement; declare transaction = \"never\" "
+                                  "for it (or the layout's equivalent)")
         return
     what = _label(s)
     if s.unit.transaction == "always":

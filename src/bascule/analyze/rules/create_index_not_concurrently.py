@@ -6,6 +6,13 @@ from bascule.analyze.facts import SHARE, relkey
 from bascule.analyze.model import Rule
 
 
+def partitioned_note(table: str) -> str:
+    """What to do instead of CONCURRENTLY on a partitioned table, where PostgreSQL refuses it."""
+    return (f"{table} is partitioned, and PostgreSQL refuses CONCURRENTLY there (--fix leaves it): create the "
+            f"index ON ONLY {table} (invalid until complete), then CREATE INDEX CONCURRENTLY on each partition and "
+            "ALTER INDEX <parent index> ATTACH PARTITION <partition index> for each")
+
+
 def check(s):
     node = s.node
     if node.get("concurrent"):
@@ -14,9 +21,13 @@ def check(s):
     if not table:
         return
     name = node.get("idxname")
-    yield s.finding(RULE, f"CREATE {'UNIQUE ' if node.get('unique') else ''}INDEX{' ' + name if name else ''} "
-                          f"on {table} without CONCURRENTLY blocks writes to {table} until the index is built",
-                    table=table, lock=SHARE)
+    f = s.finding(RULE, f"CREATE {'UNIQUE ' if node.get('unique') else ''}INDEX{' ' + name if name else ''} "
+                        f"on {table} without CONCURRENTLY blocks writes to {table} until the index is built",
+                  table=table, lock=SHARE)
+    if f is not None and s.known.is_partitioned(table) and node.get("relation", {}).get("inh", True):
+        f.fixable = False
+        f.notes.append(partitioned_note(table))
+    yield f
 
 
 RULE = Rule(

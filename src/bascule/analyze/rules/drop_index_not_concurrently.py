@@ -20,6 +20,11 @@ def check(s):
                             f"reads and writes of {on} wait until it commits", table=table, lock=AE)
         if f is not None and not single:
             f.fixable = False
+        if f is not None and table and s.known.is_partitioned(table):
+            f.fixable = False  # a partitioned index cannot be dropped CONCURRENTLY
+            f.notes.append(f"{table} is partitioned: PostgreSQL refuses DROP INDEX CONCURRENTLY on a partitioned "
+                           "index (--fix leaves it); the drop itself is quick once it has its lock, so keep a short "
+                           "lock_timeout with retries")
         yield f
 
 

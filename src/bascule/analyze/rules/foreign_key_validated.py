@@ -59,7 +59,13 @@ def check(s):
             # ADD COLUMN ... REFERENCES would have skipped the check entirely
             msg += (f"; {cols[0]} was added by this migration without a default (all NULL): declaring REFERENCES in "
                     "that ADD COLUMN instead skips the check")
-        yield inline_not_fixable(s.finding(RULE, msg, table=table, location=con.get("location"), lock=own), sub)
+        f = inline_not_fixable(s.finding(RULE, msg, table=table, location=con.get("location"), lock=own), sub)
+        if f is not None and s.version < 18 and s.known.is_partitioned(table):
+            f.fixable = False  # PostgreSQL 18 first accepts NOT VALID foreign keys on partitioned tables
+            f.notes.append(f"{table} is partitioned: before PostgreSQL 18 a foreign key on it cannot be added NOT "
+                           "VALID (--fix leaves it); rehearse it to see how long the check holds the lock, or add "
+                           "the key to the partitions one at a time")
+        yield f
 
 
 RULE = Rule(

@@ -22,9 +22,14 @@ def check(s):
             what = f"ADD {'CONSTRAINT ' + con['conname'] + ' ' if con.get('conname') else ''}{_KIND[con['contype']]}"
         else:
             what = f"ADD COLUMN {cd.get('colname')} {_KIND[con['contype']]}"
-        yield inline_not_fixable(s.finding(RULE, f"{what} on {table} builds its index while holding ACCESS "
-                                                 f"EXCLUSIVE: reads and writes of {table} wait until it commits",
-                                           table=table, location=con.get("location"), lock=AE), sub)
+        f = inline_not_fixable(s.finding(RULE, f"{what} on {table} builds its index while holding ACCESS "
+                                               f"EXCLUSIVE: reads and writes of {table} wait until it commits",
+                                         table=table, location=con.get("location"), lock=AE), sub)
+        if f is not None and s.known.is_partitioned(table):
+            f.fixable = False  # no CONCURRENTLY and no USING INDEX on a partitioned table
+            f.notes.append(f"{table} is partitioned: PostgreSQL refuses both CREATE INDEX CONCURRENTLY and ADD "
+                           "CONSTRAINT ... USING INDEX there (--fix leaves it)")
+        yield f
 
 RULE = Rule(
     code="B108", name="unique-constraint-without-index", severity="error", category="locking",
