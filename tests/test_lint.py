@@ -272,6 +272,25 @@ def test_live_utc_conversion_sees_partition_invalid_indexes_and_checks(vdb, tmp_
     assert "the connection's TimeZone is Etc/UTC" in by_table["ck"]
 
 
+def test_live_sizes_of_a_partitioned_table_come_from_its_partitions(vdb, tmp_path):
+    """The parent of a partitioned table has no storage and autovacuum never analyzes it: sizes are
+    the partitions' sum, and lint must not count(*) the production table to find them."""
+    vdb.exec("CREATE TABLE ev (id bigint, ts date NOT NULL, payload text) PARTITION BY RANGE (ts);"
+             "CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+             "CREATE TABLE ev_2025 PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+             "INSERT INTO ev SELECT g, date '2024-01-01' + (g % 700), repeat('x', 100) FROM generate_series(1, 20000) g;"
+             "ANALYZE ev_2024; ANALYZE ev_2025;")
+    scans = "SELECT sum(seq_scan) FROM pg_stat_user_tables WHERE relname LIKE 'ev_20%'"
+    vdb.exec("SELECT pg_stat_force_next_flush()")
+    before = vdb.scalar(scans)
+    (tmp_path / "m.sql").write_text("ALTER TABLE ev ALTER COLUMN id TYPE int;\n")
+    doc = json.loads(run(tmp_path, "--url", vdb.url, "--no-probe", "--format", "json", "m.sql").stdout)
+    f, = [x for x in doc["findings"] if x["code"] == "B111"]
+    assert f["estimate"]["rows"] == 20000 and f["estimate"]["bytes"] > 1_000_000
+    vdb.exec("SELECT pg_stat_force_next_flush()")
+    assert vdb.scalar(scans) == before  # no count(*) of the partitions
+
+
 def test_unreachable_database_is_a_clear_error(tmp_path):
     (tmp_path / "m.sql").write_text("SELECT 1;\n")
     res = run(tmp_path, "--url", "postgresql://nobody@127.0.0.1:1/none", "m.sql")

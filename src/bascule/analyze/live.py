@@ -227,26 +227,37 @@ class LiveCatalog:
 
     # -- sizes -------------------------------------------------------------------------------------
     def stats(self, table: str) -> TableStats | None:
+        """Rows, bytes and write rate of the table, summed over its partitions and inheritance
+        children (an ALTER on a partitioned table does its work in them; the parent itself has no
+        storage and is never analyzed by autovacuum)."""
         if table not in self._stats:
-            row = self._one(
-                "SELECT c.reltuples, c.relpages, pg_table_size(c.oid), pg_indexes_size(c.oid), "
-                "coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), "
+            rows = self._run(
+                self._FAMILY + "SELECT c.oid::regclass::text, c.relkind, c.reltuples, c.relpages, "
+                "pg_table_size(c.oid), pg_indexes_size(c.oid), coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), "
                 "s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL "
-                "FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
-                "WHERE c.oid = to_regclass(%s)", (table,))
-            if row is None:
+                "FROM fam JOIN pg_class c ON c.oid = fam.oid LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid",
+                {"t": table}).fetchall()
+            if not rows:
                 self._stats[table] = None
             else:
-                reltuples, relpages, size, isize, writes, analyzed = row
-                rows = float(reltuples)
-                if rows < 0 or (rows == 0 and relpages > 0):  # never analyzed: count what is there
-                    rows = float(self._one(f"SELECT count(*) FROM {_ident_path(table)}")[0]) if size < 256 << 20 \
-                        else size / 100.0
+                total = size = isize = writes = 0.0
+                analyzed = True
+                for name, relkind, reltuples, relpages, rsize, risize, rwrites, ran in rows:
+                    size += rsize
+                    isize += risize
+                    writes += rwrites
+                    if relkind == "p":  # no storage of its own
+                        continue
+                    analyzed = analyzed and bool(ran)
+                    n = float(reltuples)
+                    if n < 0 or (n == 0 and relpages > 0):  # never analyzed: count what is there, if small
+                        n = float(self._one(f"SELECT count(*) FROM ONLY {name}")[0]) if rsize < 256 << 20 \
+                            else rsize / 100.0
+                    total += n
                 # an average over less than an hour (a server just started, statistics just reset)
                 # says more about the last bulk load than about traffic: not reported
-                wps = (float(writes) / self.stats_age) if self.stats_age and self.stats_age >= MIN_STATS_AGE \
-                    else None
-                self._stats[table] = TableStats(table, int(rows), int(size), int(isize), wps, bool(analyzed))
+                wps = (writes / self.stats_age) if self.stats_age and self.stats_age >= MIN_STATS_AGE else None
+                self._stats[table] = TableStats(table, int(total), int(size), int(isize), wps, analyzed)
         return self._stats[table]
 
     def planned_rows(self, sql: str) -> float | None:
@@ -347,13 +358,6 @@ class LiveCatalog:
         return {"server_version": self.version, "probed": self.probed,
                 "rates_mb_s": {k: round(v / 1e6, 1) for k, v in self.rates.items()},
                 "stats_age_s": self.stats_age}
-
-
-def _ident_path(table: str) -> str:
-    from psycopg import sql
-
-    parts = table.split(".")
-    return sql.Identifier(*parts).as_string(None)
 
 
 def estimate(stats: TableStats, work: str, rates: dict) -> float:
