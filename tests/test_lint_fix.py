@@ -213,6 +213,7 @@ def test_volatile_default_backfill_fills_every_row_in_batches(pair, monkeypatch)
     unsafe = CASES["volatile_default"][1]
     res, _ = _fix(unsafe, pg_version=pair[0])
     assert "DO $bascule$" in res.fixed and "COMMIT;" in res.fixed
+    assert any("row-level UPDATE triggers on events" in n for n in res.notes)  # what differs from ADD COLUMN
     first = split_statements(res.fixed)[0][0].sql
     assert first == "ALTER TABLE events ADD COLUMN uid uuid, ALTER COLUMN uid SET DEFAULT gen_random_uuid()"
     version, url_a, url_b = pair

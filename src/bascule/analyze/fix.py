@@ -764,6 +764,11 @@ def fix_text(text: str, path: str, findings: list[Finding], pg_version: int = NE
                 pos = end
                 result.changes.append({"code": sorted(done)[0], "codes": sorted(done), "line": st.line,
                                        "column": st.column, "before": st.sql, "after": after})
+                if done.get("B112"):
+                    table = ((node.get("relation") or {}).get("relname")) or "the table"
+                    result.notes.append(f"{path}:{st.line}: B112: the backfill is an UPDATE: row-level UPDATE "
+                                        f"triggers on {table} (updated_at, audit, append-only guards) fire for every "
+                                        "existing row, which ADD COLUMN did not do; check the table's triggers first")
                 for code, n in sorted(codes.items()):
                     if done[code] < n:
                         what = f"{n - done[code]} of {n} findings" if done[code] else "the finding"
