@@ -124,6 +124,21 @@ def test_history_chain_is_timezone_independent_and_detects_truncation(project):
     assert "newest event(s) were removed" in res.stdout
 
 
+def test_history_chain_blames_a_removed_row_not_its_successor(project):
+    p = project
+    for v in ("0001", "0002", "0003"):
+        p.add(v, f"m{v}", f"CREATE TABLE t{v} (id int);")
+    p.run("up")
+    with p.db.connect() as c:  # a row in the middle: the next one's link breaks, its content does not
+        ids = [r[0] for r in c.execute("SELECT id FROM bascule.events ORDER BY id").fetchall()]
+        assert len(ids) >= 3
+        c.execute("ALTER TABLE bascule.events DISABLE TRIGGER USER")
+        c.execute("DELETE FROM bascule.events WHERE id = %s", (ids[1],))
+    out = p.run("history", "--verify", check=1).stdout
+    assert f"event {ids[2]}: previous hash does not match event before it (a row was removed)" in out
+    assert "content does not match" not in out
+
+
 def test_timeouts_out_of_range_are_config_errors(project):
     p = project
     p.add("0001", "a", "CREATE TABLE a (id int);", toml='lock_timeout = "1000h"\n')

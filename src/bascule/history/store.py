@@ -246,7 +246,9 @@ class History:
             return problems
         prev = None
         for e in self.events():
-            expected = event_hash(prev, e["at"], e["event"], e["version"], e["name"], e["checksum"],
+            # each row's hash covers its own stored link: a removed row breaks the next row's link,
+            # not its content
+            expected = event_hash(e["prev_hash"], e["at"], e["event"], e["version"], e["name"], e["checksum"],
                                   e["actor"], e["host"], e["detail"])
             if e["prev_hash"] != prev:
                 problems.append(f"event {e['id']}: previous hash does not match event before it (a row was removed)")
