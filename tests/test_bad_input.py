@@ -52,6 +52,9 @@ def test_malformed_config(tmp_path):
     ('[defaults]\nlock_wait = inf\n', "inf is not a duration"),
     ('[defaults]\nlock_timout = "10s"\n', "defaults: unknown key(s) lock_timout"),  # typos are not ignored
     ('[project]\nmigratons = "db"\n', "project: unknown key(s) migratons"),
+    ('[environments.prod]\ndatabase = ""\n', "database must be a non-empty name"),
+    ('[environments.prod]\ndatabase = 5\n', "database must be a non-empty name"),
+    ('[environments.prod]\npg_version = "abc"\n', "pg_version must be a major version"),
 ])
 def test_invalid_config_values(tmp_path, body, expected):
     (tmp_path / "bascule.toml").write_text(body)

@@ -236,6 +236,11 @@ def config_from_dict(data: dict, path: Path) -> Config:
             raise ConfigError(f"{where}: environments.{name} has both url and embedded = true",
                               hint="an environment is either a URL or the embedded server")
         pgv = raw.get("pg_version")
+        if pgv is not None and (isinstance(pgv, bool) or not str(pgv).strip().isdigit()):
+            raise ConfigError(f"{where}: environments.{name}.pg_version must be a major version like 18, got {pgv!r}")
+        db = raw.get("database", "dev")
+        if not isinstance(db, str) or not db.strip():
+            raise ConfigError(f"{where}: environments.{name}.database must be a non-empty name, got {db!r}")
         envs[name] = Environment(
             name=name, url=url, embedded=embedded, pg_version=str(pgv) if pgv is not None else None,
             database=str(raw.get("database", "dev")),
