@@ -65,7 +65,7 @@ def test_invalid_config_values(tmp_path, body, expected):
 
 def test_unknown_environment(project):
     res = project.run("--env", "nope", "status", check=2)
-    assert "unknown environment 'nope'" in _clean(res) and "test" in res.stderr
+    assert "unknown environment 'nope'" in _clean(res) and "environments: dev, test" in res.stderr
 
 
 def test_unset_env_variable_in_url(tmp_path):

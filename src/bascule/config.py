@@ -150,8 +150,9 @@ class Config:
             return self.environments[name]
         if name == "dev" and "dev" not in self.environments:
             return Environment(name="dev", embedded=True, settings=self.defaults)
-        known = ", ".join(sorted(self.environments)) or "none"
-        raise ConfigError(f"unknown environment {name!r}", hint=f"environments in {CONFIG_NAME}: {known}")
+        known = ", ".join(sorted(set(self.environments) | {"dev"}))
+        raise ConfigError(f"unknown environment {name!r}",
+                          hint=f"environments: {known} (dev is the embedded server unless {CONFIG_NAME} says otherwise)")
 
 
 def find_config(start: Path | None = None) -> Path | None:
