@@ -244,6 +244,18 @@ CREATE TABLE e2 (id int, r int, at int);
 # Statements whose locks depend on the schema (partitions, foreign keys, indexes, domains) or that the
 # analyzer once got wrong; each is run in a rolled-back transaction and compared with pg_locks.
 _LOCK_CASES = [
+    # without ONLY, on every partition too (p1 and the DEFAULT partition pd)
+    "ALTER TABLE p ADD COLUMN w int",
+    "ALTER TABLE p ALTER COLUMN v TYPE bigint",
+    "ALTER TABLE p ALTER COLUMN v SET NOT NULL",
+    "ALTER TABLE p ALTER COLUMN v SET DEFAULT 0",
+    "ALTER TABLE p ADD CONSTRAINT pv CHECK (v > 0)",
+    "ALTER TABLE p DROP COLUMN v",
+    "CREATE INDEX p_v ON p (v)",
+    "ALTER TABLE ONLY p ALTER COLUMN v SET DEFAULT 0",  # ONLY: the parent alone
+    "ALTER TABLE p ALTER COLUMN v SET STATISTICS 100",
+    "ALTER TABLE p ALTER COLUMN v SET STORAGE PLAIN",
+    "ALTER TABLE p ALTER COLUMN v SET (n_distinct = 10)",  # column options: not recursed
     "CREATE TABLE p3 PARTITION OF p FOR VALUES IN (3)",  # parent and DEFAULT partition: ACCESS EXCLUSIVE
     "CREATE TABLE q2 PARTITION OF q FOR VALUES IN (2)",
     "CREATE TABLE c2 () INHERITS (t)",

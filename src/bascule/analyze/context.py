@@ -441,6 +441,14 @@ class SchemaKnowledge:
             i += 1
         return out
 
+    def children(self, table: str) -> list[str]:
+        """Partitions and inheritance children of `table`, at every level: those the linted
+        migrations created or attached, and with a connection the live ones."""
+        out = self._family(table)[1:]
+        if self.live is not None and not self._fully_known(bare(table)):
+            out += [c for c in self.live.children(table) if c not in out and c not in self.detached]
+        return out
+
     def _fully_known(self, tb: str) -> bool:
         t = self.tables.get(tb)
         return t is not None and t.created_in is not None

@@ -575,7 +575,19 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                                      f"RENAME VALUE '{node['oldVal']}' TO '{node.get('newVal')}'"))
         else:
             f.additive = True
+    if table and known is not None and (rel or {}).get("inh") and table in f.locks and (
+            tag == "IndexStmt" or (tag == "AlterTableStmt" and node.get("objtype") != "OBJECT_INDEX" and any(
+                (c.get("AlterTableCmd") or {}).get("subtype") in _RECURSING for c in node.get("cmds") or ()))):
+        # without ONLY, the statement does the same to every partition and inheritance child
+        for child in _ask(known, "children", table) or ():
+            f.take(child, f.locks[table])
     return f
+
+
+# ALTER TABLE subcommands that PostgreSQL applies to every partition / inheritance child too
+_RECURSING = frozenset({"AT_AddColumn", "AT_DropColumn", "AT_AlterColumnType", "AT_SetNotNull", "AT_DropNotNull",
+                        "AT_AddConstraint", "AT_ValidateConstraint", "AT_DropConstraint", "AT_ColumnDefault",
+                        "AT_SetStatistics", "AT_SetStorage"})
 
 
 def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int, known: Knowledge | None) -> None:

@@ -203,6 +203,12 @@ class LiveCatalog:
             self._fks[key] = [(r[0], r[1], tuple(r[2]), tuple(r[3])) for r in rows]
         return self._fks[key]
 
+    def children(self, table: str) -> list[str]:
+        """The table's partitions and inheritance children, at every level."""
+        rows = self._run(self._FAMILY + "SELECT c.relname FROM fam JOIN pg_class c ON c.oid = fam.oid "
+                         "WHERE fam.oid <> to_regclass(%(t)s)", {"t": table}).fetchall()
+        return [r[0] for r in rows]
+
     def relkind(self, table: str) -> str | None:
         """pg_class.relkind of the table ('r', 'p' partitioned, 'v', ...), None when it does not exist."""
         row = self._one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (table,))
