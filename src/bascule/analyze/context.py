@@ -446,7 +446,7 @@ class SchemaKnowledge:
         migrations created or attached, and with a connection the live ones."""
         out = self._family(table)[1:]
         if self.live is not None and not self._fully_known(bare(table)):
-            out += [c for c in self.live.children(table) if c not in out and c not in self.detached]
+            out += [c for c in self.live.children(table) or () if c not in out and c not in self.detached]
         return out
 
     def _fully_known(self, tb: str) -> bool:
