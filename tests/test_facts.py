@@ -408,8 +408,9 @@ def _rewritten_and_scanned(c, sql: str) -> tuple[set[str], set[str]]:
             {t for t, (_, n) in before.items() if after.get(t, (0, n))[1] > n})
 
 
-_TYPES = ("CREATE TABLE ty (ts timestamp, ts3 timestamp(3), tm time(3), tz timestamptz(2), n0 numeric(10), "
-          "va varchar(10)[], ta text[]);"
+_TYPES = ("CREATE DOMAIN dt AS text; CREATE DOMAIN dp AS numeric(10) CHECK (VALUE > 0);"
+          "CREATE TABLE ty (ts timestamp, ts3 timestamp(3), tm time(3), tz timestamptz(2), n0 numeric(10), "
+          "va varchar(10)[], ta text[], tx text DEFAULT 'x');"
           "INSERT INTO ty VALUES (now(), now(), now(), now(), 1, '{x}', '{x}');")
 
 
@@ -426,6 +427,8 @@ _TYPE_CASES = [
     ("ALTER TABLE ty ALTER COLUMN va TYPE text[]", True),
     ("ALTER TABLE ty ALTER COLUMN va TYPE varchar[]", False),
     ("ALTER TABLE ty ALTER COLUMN ta TYPE varchar[]", True),
+    ("ALTER TABLE ty ALTER COLUMN tx TYPE dt", False),  # a domain without constraints: like its base type
+    ("ALTER TABLE ty ALTER COLUMN n0 TYPE dp", True),  # with a CHECK: every value is checked, rewritten
 ]
 
 

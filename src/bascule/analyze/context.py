@@ -208,6 +208,7 @@ class SchemaKnowledge:
         self.check_names: dict[tuple[str, str], str] = {}  # (table, constraint) validated → column
         self.check_cols: dict[tuple[str, str], tuple] = {}  # (table, constraint) → every column it proves
         self.domains: dict[str, bool] = {}
+        self.domain_bases: dict[str, TypeRef | None] = {}
         self.funcs: dict[str, str] = {}
         self.enums: dict[str, list[str]] = {}
         self.created_now: set[str] = set()  # tables created by the migration being linted
@@ -247,6 +248,10 @@ class SchemaKnowledge:
         if column in self.proofs.get(bare(table), ()):
             return True
         return self.live is not None and bare(table) not in self.tables and self.live.has_not_null_proof(table, column)
+
+    def domain_base(self, name: str) -> TypeRef | None:
+        """The base type of a domain the linted migrations created (None: not a known domain)."""
+        return self.domain_bases.get(name)
 
     def domain_has_constraints(self, name: str) -> bool | None:
         if name in self.domains:
@@ -857,6 +862,7 @@ class SchemaKnowledge:
         if nm:
             self.domains[nm[-1]] = any(c.get("contype") == "CONSTR_CHECK" or c.get("contype") == "CONSTR_NOTNULL"
                                        for c in constraint_defs(node))
+            self.domain_bases[nm[-1]] = type_ref(node.get("typeName"))
 
     def _function(self, node: dict) -> None:
         nm = names_of(node.get("funcname"))

@@ -305,6 +305,10 @@ def _alter_column_type_effect(table: str, col: str, new: TypeRef | None, using, 
         return f"SET DATA TYPE {new} (the old type is unknown: no rewrite only if it is binary-coercible)", False, False
     if binary_coercible(old, new):
         return None, True, False
+    if not new.array and not new.mods and _ask(known, "domain_has_constraints", new.name) is False:
+        base = _ask(known, "domain_base", new.name)  # a domain without constraints converts like its base type
+        if base is not None and not base.array and binary_coercible(old, base):
+            return None, True, False
     if version >= 12 and tz_conversion(old, new):
         # PostgreSQL 12+ keeps the stored values when the session's TimeZone is UTC
         utc = _ask(known, "utc_session")
