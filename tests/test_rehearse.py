@@ -103,6 +103,21 @@ def test_clone_on_the_same_server(project):
     assert "needs --on" in res.stderr
 
 
+def test_two_statements_on_a_partitioned_table_in_one_transaction(project):
+    """The observer reads the partition tree before each statement; it must not wait behind the
+    ACCESS EXCLUSIVE the first statement holds (it did: the rehearsal hung)."""
+    p = project
+    p.add("0001", "ev", "CREATE TABLE ev (id int, at date) PARTITION BY RANGE (at);\n"
+                        "CREATE TABLE ev_2026 PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n",
+          "DROP TABLE ev;")
+    p.run("up")
+    p.add("0002", "two", "ALTER TABLE ev ADD COLUMN x int;\nALTER TABLE ev ADD COLUMN y int;\n",
+          "ALTER TABLE ev DROP COLUMN y;\nALTER TABLE ev DROP COLUMN x;\n")
+    admin = p.db.server.url("postgres")
+    doc, _ = _report(p, "--snapshot", "clone", "--on", admin, "--no-record")
+    assert doc["passed"] is True
+
+
 def test_load_probe_sees_plain_create_index_block_writes_and_not_concurrently(project):
     p = project
     p.add("0001", "base", "CREATE TABLE events (id int PRIMARY KEY, kind text, payload text);\n"

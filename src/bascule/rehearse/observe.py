@@ -74,16 +74,19 @@ LOCK_RANK = RANK
 # Kinds of statement that can give a table a new relfilenode without building a transient heap.
 _INPLACE_REWRITERS = ("TruncateStmt",)
 
+# Catalog reads only: pg_partition_tree() would take ACCESS SHARE on the partition tree and wait
+# behind the runner's own ACCESS EXCLUSIVE, held until its transaction commits, while the runner
+# waits for this snapshot before its next statement (a deadlock no server can see).
 _SNAPSHOT_SQL = """
-WITH base AS (
+WITH RECURSIVE base AS (
     SELECT DISTINCT c.oid, c.relkind
       FROM unnest(%s::text[]) AS n(name)
       JOIN pg_class c ON c.oid = to_regclass(n.name)
      WHERE c.relkind IN ('r', 'm', 'p')
-), tabs AS (
+), tabs(oid) AS (
     SELECT oid FROM base
     UNION
-    SELECT t.relid FROM base b, LATERAL pg_partition_tree(b.oid) t WHERE b.relkind = 'p'
+    SELECT i.inhrelid FROM pg_inherits i JOIN tabs ON i.inhparent = tabs.oid
 ), rels AS (
     SELECT oid FROM tabs
     UNION
