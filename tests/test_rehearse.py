@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +246,37 @@ def test_on_a_server_older_than_the_source_is_refused(project, pg15):
     for kind in ("dump", "clone"):
         res = p.run("rehearse", "--snapshot", kind, "--on", pg15.url("postgres"), "--no-record", check=3)
         assert "older than the source" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_sigterm_cleans_up_like_ctrl_c(project):
+    """timeout, CI cancellation and docker stop send SIGTERM: the throwaway server, its folder (with
+    the dump of the source) and the process all go, and the exit code says so."""
+    import glob
+    import signal
+    import subprocess
+    import tempfile
+    import time
+
+    p = project
+    p.add("0001", "base", BASE, "DROP TABLE users;")
+    p.run("up")
+    p.add("0002", "slow", "SELECT pg_sleep(60);", "SELECT 1;")
+    pattern = str(Path(tempfile.gettempdir()) / "bascule-rehearse-*")
+    before = set(glob.glob(pattern))
+    proc = p.popen("rehearse", "--no-record")
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait for the throwaway server to run
+        mine = set(glob.glob(pattern)) - before
+        if mine and subprocess.run(["pgrep", "-f", next(iter(mine))], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        raise AssertionError("the rehearsal did not start its server")
+    time.sleep(4)  # copying, or already in the slow migration: either way it must clean up
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    assert not (set(glob.glob(pattern)) - before)  # folder and dump removed
+    left = subprocess.run(["pgrep", "-f", next(iter(mine))], capture_output=True, text=True).stdout.split()
+    assert not left  # no throwaway server left running

@@ -813,7 +813,21 @@ def demo(keep, pg_version, rows) -> None:
     run_demo(keep=keep, pg_version=pg_version, rows=rows)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (timeout, CI cancellation, docker stop, systemd): unwinds like Ctrl-C, so that every
+    cleanup path (throwaway servers, rehearsal databases, dumps, the migration lock) runs."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(args=argv, prog_name="bascule", standalone_mode=False)
     except BasculeError as exc:
@@ -821,12 +835,18 @@ def main(argv: list[str] | None = None) -> None:
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt (and so SIGTERM) into Abort
+        if isinstance(exc.__cause__, Terminated):
+            click.echo("terminated", err=True)
+            sys.exit(143)
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except Terminated:
+        click.echo("terminated", err=True)
+        sys.exit(143)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
