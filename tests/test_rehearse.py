@@ -212,6 +212,30 @@ def test_schema_snapshot_of_a_database_bascule_never_migrated(db, tmp_path):
         c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+def test_dump_of_the_source_is_private(db, tmp_path):
+    """The work folder is made traversable for the unprivileged postgres user when bascule runs as
+    root: the dump of the source's data must stay readable by its owner only."""
+    import stat
+
+    import psycopg
+
+    from bascule.rehearse.copy import copy_database
+
+    db.exec("CREATE TABLE secrets (id int PRIMARY KEY, v text); INSERT INTO secrets VALUES (1, 'x')")
+    name = "copy_" + db.name
+    work = tmp_path / "w"
+    work.mkdir()
+    work.chmod(0o711)  # as _make_traversable leaves it
+    copy_database("dump", db.url, db.server.url("postgres"), db.server.url(name), name, db.server.bindir,
+                  work, progress=lambda _m: None)
+    dumps = [f for f in work.rglob("*.dump")]
+    assert dumps and all(f.parent != work for f in dumps)
+    for f in dumps:
+        assert stat.S_IMODE(f.parent.stat().st_mode) == 0o700  # no one else can even reach it
+    with psycopg.connect(db.server.url("postgres"), autocommit=True) as c:
+        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 def test_round_trip_rolls_back_the_migration_just_applied_even_out_of_order(project):
     p = project
     p.add("0001", "t", "CREATE TABLE t (a int);", "DROP TABLE t;")

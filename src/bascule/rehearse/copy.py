@@ -201,7 +201,12 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
             return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database)
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     check_extensions(info["extensions"], rehearsal_url)
-    dump_file = workdir / "source.dump"
+    # the dump holds the source's data: a private folder, since the work folder is made traversable
+    # for the unprivileged postgres user when running as root
+    private = workdir / "dumps"
+    private.mkdir(mode=0o700, exist_ok=True)
+    private.chmod(0o700)
+    dump_file = private / "source.dump"
     src_conninfo, env = tool_env(source_url)
     dst_conninfo, dst_env = tool_env(rehearsal_url)
     progress(f"pg_dump of {redact_url(source_url)} ({info['bytes'] / 2**20:.0f} MiB on disk, {kind})")
@@ -216,7 +221,7 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
     if kind in ("schema", "synthetic") and info["has_history"]:
         # the history must come along, or every migration would look pending
         _run([str(bindir / "pg_dump"), "--format=custom", "--data-only", "--schema=bascule",
-              f"--file={workdir / 'history.dump'}", src_conninfo], "pg_dump of bascule's history", source_url, env)
+              f"--file={private / 'history.dump'}", src_conninfo], "pg_dump of bascule's history", source_url, env)
     progress(f"pg_restore ({dump_file.stat().st_size / 2**20:.0f} MiB dump) into the rehearsal database")
     restore = [str(bindir / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--jobs=2",
                f"--dbname={dst_conninfo}", str(dump_file)]
@@ -226,9 +231,9 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
                      items)
     else:
         _run(restore, "pg_restore", rehearsal_url, dst_env)
-    if kind in ("schema", "synthetic") and (workdir / "history.dump").exists():
+    if kind in ("schema", "synthetic") and (private / "history.dump").exists():
         _run([str(bindir / "pg_restore"), "--data-only", "--exit-on-error",
-              f"--dbname={dst_conninfo}", str(workdir / "history.dump")], "pg_restore of history", rehearsal_url,
+              f"--dbname={dst_conninfo}", str(private / "history.dump")], "pg_restore of history", rehearsal_url,
              dst_env)
     if kind != "synthetic":
         return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database)
