@@ -304,3 +304,17 @@ def test_sigterm_cleans_up_like_ctrl_c(project):
     assert not (set(glob.glob(pattern)) - before)  # folder and dump removed
     left = subprocess.run(["pgrep", "-f", next(iter(mine))], capture_output=True, text=True).stdout.split()
     assert not left  # no throwaway server left running
+
+
+def test_schema_and_synthetic_copies_keep_sequence_positions(project):
+    """A migration that exhausts a sequence fails in production: it must fail in every rehearsal
+    (a schema-only copy used to restart the sequences, and the rehearsal passed)."""
+    p = project
+    p.add("0001", "small", "CREATE TABLE small (id smallserial PRIMARY KEY, v text);\n"
+                           "SELECT setval('small_id_seq', 30000);\n", "DROP TABLE small;")
+    p.run("up")
+    p.add("0002", "fill", "INSERT INTO small (v) SELECT 'x' FROM generate_series(1, 3000);", "DELETE FROM small;")
+    for snapshot in ("schema", "synthetic"):
+        doc, _ = _report(p, "--snapshot", snapshot, "--no-record", check=1)
+        m = doc["migrations"][0]
+        assert m["status"] == "failed" and "reached maximum value" in m["error"], (snapshot, m)

@@ -235,6 +235,8 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
         _run([str(bindir / "pg_restore"), "--data-only", "--exit-on-error",
               f"--dbname={dst_conninfo}", str(private / "history.dump")], "pg_restore of history", rehearsal_url,
              dst_env)
+    if kind == "schema":
+        copy_sequence_positions(source_url, rehearsal_url)
     if kind != "synthetic":
         return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database)
     from bascule.rehearse.synthetic import generate
@@ -245,7 +247,32 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
             connect(rehearsal_url, application_name="bascule-rehearse") as dst:
         generated = generate(src, dst, scale=scale, progress=progress, stats=synthetic_stats)
         dst.execute("ANALYZE")
+    copy_sequence_positions(source_url, rehearsal_url)
     return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database, scale, generated, synthetic_stats)
+
+
+_SEQUENCES = ("SELECT format('%I.%I', schemaname, sequencename), last_value, increment_by FROM pg_sequences "
+              "WHERE last_value IS NOT NULL AND schemaname <> 'bascule'")
+
+
+def copy_sequence_positions(source_url: str, rehearsal_url: str) -> int:
+    """A schema-only copy starts every sequence again at its START: set each to the source's
+    position (or where the copy already is, if further: synthetic keys), so that a migration that
+    would exhaust a sequence in production also fails in the rehearsal. Returns how many were set."""
+    with connect(source_url, application_name="bascule-rehearse") as src:
+        positions = src.execute(_SEQUENCES).fetchall()
+    if not positions:
+        return 0
+    with connect(rehearsal_url, application_name="bascule-rehearse") as dst:
+        here = {r[0]: r[1] for r in dst.execute(_SEQUENCES).fetchall()}
+        with dst.transaction():
+            for name, value, step in positions:
+                if dst.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is None:
+                    continue
+                mine = here.get(name)
+                best = value if mine is None else (max(value, mine) if step > 0 else min(value, mine))
+                dst.execute("SELECT setval(%s::regclass, %s, true)", (name, best))
+    return len(positions)
 
 
 def copy_roles(source_url: str, rehearsal_admin_url: str, bindir: Path) -> int:
