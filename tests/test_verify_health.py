@@ -236,6 +236,34 @@ def test_duplicate_backing_constraints_names_the_constraint(db):
     assert r.figures["constraints"] == ["t_id_key"] and "fix" not in r.figures
 
 
+def test_duplicate_used_by_another_tables_foreign_key_is_not_called_redundant(db):
+    db.exec("""
+        CREATE TABLE par (id int NOT NULL);
+        CREATE UNIQUE INDEX par_u ON par (id);
+        CREATE TABLE chi (id int PRIMARY KEY, par_id int REFERENCES par (id));  -- references through par_u
+        CREATE INDEX ON chi (par_id);
+        ALTER TABLE par ADD PRIMARY KEY (id);                                    -- par_pkey duplicates par_u
+    """)
+    r = one(run(db, index_checks), "duplicate index: public.par_u")
+    assert "drop that redundant constraint" not in r.message  # the foreign key must stay
+    assert "chi_par_id_fkey reference through it" in r.message and "public.par_pkey" in r.message
+
+
+def test_partitioned_duplicate_is_dropped_without_concurrently_and_sized(db):
+    db.exec("""
+        CREATE TABLE events (id bigint, at date NOT NULL, cust int) PARTITION BY RANGE (at);
+        CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+        INSERT INTO events SELECT g, date '2025-01-01' + g % 300, g FROM generate_series(1, 2000) g;
+        CREATE INDEX events_at ON events (at);
+        CREATE INDEX events_at2 ON events (at);
+    """)
+    r = one(run(db, index_checks), "duplicate index: public.events_at2")
+    assert r.figures["fix"].startswith('DROP INDEX "public"."events_at2"')  # CONCURRENTLY is refused there
+    assert r.figures["size_bytes"] > 0  # its partitions' indexes
+    with db.connect() as c:  # the fix works
+        c.execute('DROP INDEX "public"."events_at2"')
+
+
 def test_foreign_key_without_index(db):
     db.exec("""
         CREATE TABLE parent (id int PRIMARY KEY, a int, b int, UNIQUE (a, b));

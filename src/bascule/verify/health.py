@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
@@ -435,7 +435,8 @@ class _Index:
     definition: str
     constraints: list[str]  # constraints using this index (its own PK/UNIQUE/EXCLUDE, or FKs pointing at it)
     attached: bool  # attached to an index on the partitioned parent: cannot be dropped on its own
-    size: int
+    size: int  # of a partitioned index: the sum over its partitions' indexes
+    own: list[str] = field(default_factory=list)  # its table's own PK/UNIQUE/EXCLUDE constraint
 
     @property
     def keys(self) -> list[str]:
@@ -473,7 +474,11 @@ def _indexes(conn: psycopg.Connection, relids: list[int]) -> list[_Index]:
                ARRAY(SELECT con.conname::text FROM pg_constraint con WHERE con.conindid = i.indexrelid
                       ORDER BY 1),
                EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid),
-               CASE WHEN ic.relkind = 'i' THEN pg_relation_size(i.indexrelid) ELSE 0 END
+               CASE WHEN ic.relkind = 'i' THEN pg_relation_size(i.indexrelid)
+                    ELSE (SELECT coalesce(sum(pg_relation_size(t.relid)), 0)::int8
+                            FROM pg_partition_tree(i.indexrelid) t WHERE t.isleaf) END,
+               ARRAY(SELECT con.conname::text FROM pg_constraint con WHERE con.conindid = i.indexrelid
+                        AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x') ORDER BY 1)
           FROM pg_index i
           JOIN pg_class ic ON ic.oid = i.indexrelid
           JOIN pg_namespace n ON n.oid = ic.relnamespace
@@ -484,7 +489,7 @@ def _indexes(conn: psycopg.Connection, relids: list[int]) -> list[_Index]:
     for r in rows:
         out.append(_Index(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
                           list(r[13]), list(r[14]), list(r[15]), list(r[16]), list(r[17]), r[18], r[19], r[20],
-                          list(r[21]), r[22], r[23]))
+                          list(r[21]), r[22], r[23], list(r[24])))
     return out
 
 
@@ -518,6 +523,14 @@ def _invalid(conn, indexes: list[_Index], scope: dict[int, _Table]) -> list[Chec
     return out
 
 
+def _drop_fix(conn, ix: _Index) -> str:
+    """How to drop an index: CONCURRENTLY, except a partitioned index, where PostgreSQL refuses it."""
+    if ix.kind == "I":
+        return _lit(conn, sql.SQL("DROP INDEX {}").format(ix.ident)) + " (a partitioned index cannot be dropped " \
+            "CONCURRENTLY: this locks the table briefly)"
+    return _lit(conn, sql.SQL("DROP INDEX CONCURRENTLY {}").format(ix.ident))
+
+
 def _keep_order(ix: _Index) -> tuple:
     # The index to keep comes first: backs a constraint, attached to a parent index, unique, oldest.
     return (not ix.constraints, not ix.attached, not ix.primary, not ix.unique, ix.oid)
@@ -543,11 +556,19 @@ def _duplicates(conn, indexes: list[_Index], scope: dict[int, _Table]) -> tuple[
                        "kept_definition": keep.definition, "size_bytes": dup.size}
             if dup.constraints:
                 figures["constraints"] = dup.constraints
-                msg = (f"index {dup.display} duplicates {keep.display} on {t.display}, but constraint "
-                       f"{', '.join(dup.constraints)} uses it: drop the redundant constraint to drop it "
-                       f"({_fmt_bytes(dup.size)})")
+                others = [c for c in dup.constraints if c not in dup.own]
+                if dup.own:
+                    msg = (f"index {dup.display} duplicates {keep.display} on {t.display}, but it backs constraint "
+                           f"{', '.join(dup.own)}: drop that redundant constraint to drop it")
+                else:
+                    msg = f"index {dup.display} duplicates {keep.display} on {t.display}"
+                if others:  # foreign keys of other tables that reference through it: they must stay
+                    msg += (f"{';' if dup.own else ','} foreign key(s) {', '.join(others)} reference through it: "
+                            f"re-create them (ADD ... NOT VALID, then VALIDATE) so they use {keep.display}, then "
+                            "drop it")
+                msg += f" ({_fmt_bytes(dup.size)})"
             else:
-                fix = _lit(conn, sql.SQL("DROP INDEX CONCURRENTLY {}").format(dup.ident))
+                fix = _drop_fix(conn, dup)
                 figures["fix"] = fix
                 msg = (f"index {dup.display} duplicates {keep.display} on {t.display}: "
                        f"{fix} ({_fmt_bytes(dup.size)} and a write cost on every change)")
@@ -580,7 +601,7 @@ def _redundant(conn, indexes: list[_Index], scope: dict[int, _Table], skip: set[
         if best is None:
             continue
         t = scope[a.relid]
-        fix = _lit(conn, sql.SQL("DROP INDEX CONCURRENTLY {}").format(a.ident))
+        fix = _drop_fix(conn, a)
         out.append(CheckResult(
             "indexes", f"redundant index: {a.display}", "warn",
             f"index {a.display} ({_cols_list(a.keys)}) is a leading prefix of {best.display} "
