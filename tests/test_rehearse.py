@@ -318,3 +318,12 @@ def test_schema_and_synthetic_copies_keep_sequence_positions(project):
         doc, _ = _report(p, "--snapshot", snapshot, "--no-record", check=1)
         m = doc["migrations"][0]
         assert m["status"] == "failed" and "reached maximum value" in m["error"], (snapshot, m)
+
+
+def test_pg_version_older_than_the_source_is_refused_up_front(project):
+    p = project
+    p.add("0001", "a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    res = p.run("rehearse", "--pg-version", "15", "--no-record", check=None)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "--pg-version 15 is older than the source (PostgreSQL 18)" in res.stderr
+    assert "pg_dump failed" not in res.stderr  # refused before any server or dump

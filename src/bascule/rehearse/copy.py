@@ -68,9 +68,13 @@ def rehearsal_version(source_server_version: int, pg_version: str | None) -> tup
     major version when its binaries are installed, else the bundled 18 (with a note saying so)."""
     from bascule.targets.embedded import find_bindir
 
-    if pg_version is not None:
-        return pg_version, None
     major = str(source_server_version // 10000)
+    if pg_version is not None:
+        if pg_version.isdigit() and int(pg_version) < int(major):
+            raise RehearsalError(f"--pg-version {pg_version} is older than the source (PostgreSQL {major}): its "
+                                 "pg_dump cannot read the source, and a dump cannot be restored there",
+                                 hint=f"rehearse on PostgreSQL {major} or newer (the default is the source's version)")
+        return pg_version, None
     if major == "18":
         return None, None
     try:

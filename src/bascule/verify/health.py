@@ -508,8 +508,9 @@ def _invalid(conn, indexes: list[_Index], scope: dict[int, _Table]) -> list[Chec
             fix = _lit(conn, sql.SQL("DROP INDEX {}").format(ix.ident))
         else:
             fix = _lit(conn, sql.SQL("DROP INDEX CONCURRENTLY {}").format(ix.ident))
-            hint = (f"usually a failed or cancelled CREATE INDEX CONCURRENTLY: the index is maintained on "
-                    f"every write but never used; {fix}, then rebuild it "
+            upkeep = ("the index is maintained on every write but never used" if ix.ready else
+                      "it is neither used nor kept up to date, and blocks the name")
+            hint = (f"usually a failed or cancelled CREATE INDEX CONCURRENTLY: {upkeep}; {fix}, then rebuild it "
                     f"(CREATE INDEX CONCURRENTLY, or REINDEX INDEX CONCURRENTLY)")
         out.append(CheckResult(
             "indexes", f"invalid index: {ix.display}", "fail",
