@@ -893,6 +893,7 @@ class _Seq:
     increment: int
     cycle: bool
     readable: bool
+    start: int
     columns: list[tuple[str, str, int]]  # (table, column, type oid) of columns owning or defaulting to it
 
     @property
@@ -903,7 +904,8 @@ class _Seq:
 def _sequences(conn) -> list[_Seq]:
     rows = _rows(conn, """
         SELECT s.seqrelid, n.nspname, c.relname, format('%%I.%%I', n.nspname, c.relname), s.seqtypid::int,
-               s.seqmin, s.seqmax, s.seqincrement, s.seqcycle, has_sequence_privilege(s.seqrelid, 'SELECT')
+               s.seqmin, s.seqmax, s.seqincrement, s.seqcycle, has_sequence_privilege(s.seqrelid, 'SELECT'),
+               s.seqstart
           FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE {schemas}
          ORDER BY 4""".replace("{schemas}", _USER_SCHEMA_FILTER), {"excluded": EXCLUDED_SCHEMAS})
@@ -913,14 +915,16 @@ def _sequences(conn) -> list[_Seq]:
     # Columns tied to each sequence: OWNED BY (serial: deptype 'a'; identity: 'i'), and columns
     # whose DEFAULT calls nextval() on it (pg_attrdef depends on the sequence).
     links = _rows(conn, """
-        SELECT d.objid, format('%%I.%%I', n.nspname, c.relname), a.attname, a.atttypid::int
+        SELECT d.objid, format('%%I.%%I', n.nspname, c.relname), a.attname,
+               (SELECT coalesce(nullif(t.typbasetype, 0), t.oid) FROM pg_type t WHERE t.oid = a.atttypid)::int
           FROM pg_depend d
           JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
           JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
            AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 AND d.objid = ANY(%(oids)s)
         UNION
-        SELECT d.refobjid, format('%%I.%%I', n.nspname, c.relname), a.attname, a.atttypid::int
+        SELECT d.refobjid, format('%%I.%%I', n.nspname, c.relname), a.attname,
+               (SELECT coalesce(nullif(t.typbasetype, 0), t.oid) FROM pg_type t WHERE t.oid = a.atttypid)::int
           FROM pg_depend d
           JOIN pg_attrdef ad ON ad.oid = d.objid
           JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
@@ -980,11 +984,12 @@ def _seq_checks(conn) -> list[CheckResult]:
                 continue
             _tname, tmin, tmax = INT_RANGES[typ]
             bound = tmax if ascending else tmin
-            if (ascending and bound < limit) or (not ascending and bound > limit):
+            if (ascending and bound <= limit) or (not ascending and bound >= limit):  # a tie: the column too
                 limit, tightest = bound, (table, col, typ)
         if tightest:
             limit_by = f"{INT_RANGES[tightest[2]][0]} column {tightest[0]}.{tightest[1]}"
-        start = s.seqmin if ascending else s.seqmax
+        # counted from where it started (a full-range sequence starting at 1 never uses its negative half)
+        start = s.start if s.seqmin <= s.start <= s.seqmax else (s.seqmin if ascending else s.seqmax)
         span = (limit - start) if ascending else (start - limit)
         used = (last - start) if ascending else (start - last)
         percent = 100.0 if span <= 0 else max(0.0, min(100.0, used * 100.0 / span))
@@ -1001,8 +1006,12 @@ def _seq_checks(conn) -> list[CheckResult]:
         trap = ""
         if tightest and INT_RANGES.get(s.type_oid, ("", 0, 0))[2] > INT_RANGES[tightest[2]][2]:
             trap = f" (the sequence itself is {INT_RANGES[s.type_oid][0]}, the column is not)"
-        fix = (f"widen {tightest[0]}.{tightest[1]} to bigint (a table rewrite: plan it as an online migration)"
-               if tightest else "ALTER SEQUENCE ... AS bigint / MAXVALUE, or plan a wider key")
+        seq_wide = INT_RANGES.get(s.type_oid, ("", 0, 0))[0] == "bigint"
+        if tightest:
+            fix = (f"widen {tightest[0]}.{tightest[1]} to bigint (a table rewrite: plan it as an online migration)"
+                   + ("" if seq_wide else ", and the sequence with ALTER SEQUENCE ... AS bigint"))
+        else:
+            fix = f"ALTER SEQUENCE ... AS bigint / {'MAXVALUE' if ascending else 'MINVALUE'}, or plan a wider key"
         out.append(CheckResult(
             "leftovers", f"sequence: {s.display}", status,
             f"sequence {s.display} has used {percent:.1f}% of its range: last_value {last} of {limit}, "
