@@ -255,8 +255,24 @@ def copy_database(kind: str, source_url: str, rehearsal_admin_url: str, rehearsa
     return CopyResult(kind, info["bytes"], time.perf_counter() - t0, database, scale, generated, synthetic_stats)
 
 
-_SEQUENCES = ("SELECT format('%I.%I', schemaname, sequencename), last_value, increment_by FROM pg_sequences "
-              "WHERE last_value IS NOT NULL AND schemaname <> 'bascule'")
+# the catalog only: the pg_sequences view would take ROW EXCLUSIVE on every sequence of the source
+# (has_sequence_privilege in the select list: in WHERE the planner may call it on pg_class rows
+# that are not sequences, and it raises an error there)
+_SEQUENCES = ("SELECT format('%I.%I', n.nspname, c.relname), s.seqincrement, has_sequence_privilege(c.oid, 'SELECT') "
+              "FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+              "WHERE n.nspname <> 'bascule'")
+
+
+def _positions(conn) -> dict[str, tuple[int, int]]:
+    """name → (last value handed out, increment) for every readable sequence that was used."""
+    out = {}
+    for name, step, readable in conn.execute(_SEQUENCES).fetchall():
+        if not readable:
+            continue
+        last, called = conn.execute(f"SELECT last_value, is_called FROM {name}").fetchone()
+        if called:
+            out[name] = (last, step)
+    return out
 
 
 def copy_sequence_positions(source_url: str, rehearsal_url: str) -> int:
@@ -264,16 +280,16 @@ def copy_sequence_positions(source_url: str, rehearsal_url: str) -> int:
     position (or where the copy already is, if further: synthetic keys), so that a migration that
     would exhaust a sequence in production also fails in the rehearsal. Returns how many were set."""
     with connect(source_url, application_name="bascule-rehearse") as src:
-        positions = src.execute(_SEQUENCES).fetchall()
+        positions = _positions(src)
     if not positions:
         return 0
     with connect(rehearsal_url, application_name="bascule-rehearse") as dst:
-        here = {r[0]: r[1] for r in dst.execute(_SEQUENCES).fetchall()}
+        here = _positions(dst)
         with dst.transaction():
-            for name, value, step in positions:
+            for name, (value, step) in positions.items():
                 if dst.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is None:
                     continue
-                mine = here.get(name)
+                mine = here.get(name, (None, step))[0]
                 best = value if mine is None else (max(value, mine) if step > 0 else min(value, mine))
                 dst.execute("SELECT setval(%s::regclass, %s, true)", (name, best))
     return len(positions)
