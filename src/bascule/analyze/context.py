@@ -18,6 +18,7 @@ from bascule.analyze.facts import (
     bare,
     constraint_defs,
     dropped_names,
+    find_nodes,
     names_of,
     relkey,
     type_ref,
@@ -79,36 +80,12 @@ def zero_offset_zone(args) -> bool | None:
 
 def _column_refs(node) -> frozenset[str]:
     """Names of the columns an expression refers to (the last part of each ColumnRef)."""
-    out = set()
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, dict):
-            ref = n.get("ColumnRef")
-            if isinstance(ref, dict):
-                names = names_of(ref.get("fields"))
-                if names:
-                    out.add(names[-1])
-            stack.extend(n.values())
-        elif isinstance(n, list):
-            stack.extend(n)
-    return frozenset(out)
+    return frozenset(names[-1] for ref in find_nodes(node, "ColumnRef") if (names := names_of(ref.get("fields"))))
 
 
 def _set_config_calls(node) -> list[dict]:
     """Every set_config(...) call anywhere in a parse tree."""
-    out = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, dict):
-            fc = n.get("FuncCall")
-            if isinstance(fc, dict) and names_of(fc.get("funcname"))[-1:] == ["set_config"]:
-                out.append(fc)
-            stack.extend(n.values())
-        elif isinstance(n, list):
-            stack.extend(n)
-    return out
+    return [fc for fc in find_nodes(node, "FuncCall") if names_of(fc.get("funcname"))[-1:] == ["set_config"]]
 
 
 def _const_text(arg: dict) -> str | None:

@@ -251,26 +251,24 @@ def _reads(node, out: StatementFacts) -> None:
             _reads(v, out)
 
 
+def find_nodes(tree, key: str):
+    """Every `key` node (the dict under that name, e.g. "FuncCall" or "ColumnRef") anywhere in a
+    parse tree, in document order."""
+    if isinstance(tree, dict):
+        found = tree.get(key)
+        if isinstance(found, dict):
+            yield found
+        for v in tree.values():
+            if isinstance(v, (dict, list)):
+                yield from find_nodes(v, key)
+    elif isinstance(tree, list):
+        for v in tree:
+            yield from find_nodes(v, key)
+
+
 def func_names(expr) -> list[str]:
     """Names of every function called in an expression tree (last name component)."""
-    found: list[str] = []
-
-    def walk(n):
-        if isinstance(n, dict):
-            fc = n.get("FuncCall")
-            if fc is not None:
-                nm = names_of(fc.get("funcname"))
-                if nm:
-                    found.append(nm[-1].lower())
-            for v in n.values():
-                if isinstance(v, (dict, list)):
-                    walk(v)
-        elif isinstance(n, list):
-            for v in n:
-                walk(v)
-
-    walk(expr)
-    return found
+    return [nm[-1].lower() for fc in find_nodes(expr, "FuncCall") if (nm := names_of(fc.get("funcname")))]
 
 
 def volatile(expr, known: Knowledge | None = None) -> str | None:

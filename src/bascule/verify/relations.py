@@ -171,19 +171,11 @@ _ROW_NEUTRAL_FUNCS = frozenset({
 def _calls_unknown_function(node) -> bool:
     """Whether a statement calls a function that is not a known built-in without side effects on
     rows (a user function, or any schema-qualified one)."""
-    from bascule.analyze.facts import NON_VOLATILE_FUNCS, VOLATILE_FUNCS
+    from bascule.analyze.facts import NON_VOLATILE_FUNCS, VOLATILE_FUNCS, find_nodes, names_of
 
     known = NON_VOLATILE_FUNCS | VOLATILE_FUNCS | _ROW_NEUTRAL_FUNCS
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, dict):
-            fc = n.get("FuncCall")
-            if isinstance(fc, dict):
-                names = [x["String"]["sval"] for x in fc.get("funcname") or () if "String" in x]
-                if names and (len(names) > 1 and names[0] != "pg_catalog" or names[-1] not in known):
-                    return True
-            stack.extend(n.values())
-        elif isinstance(n, list):
-            stack.extend(n)
+    for fc in find_nodes(node, "FuncCall"):
+        names = names_of(fc.get("funcname"))
+        if names and (len(names) > 1 and names[0] != "pg_catalog" or names[-1] not in known):
+            return True
     return False
