@@ -90,6 +90,8 @@ class LiveCatalog:
         self._proofs: dict[str, set[str]] = {}
         self._fks: dict[tuple[str, str], list] = {}
         self._index_shapes: dict[str, dict[str, tuple[tuple, str, bool]]] = {}
+        self._children: dict[str, list[str]] = {}
+        self._relkinds: dict[str, str | None] = {}
         self.version = conn.info.server_version
         self.rates = dict(DEFAULT_RATES)
         self.probed = False
@@ -204,15 +206,20 @@ class LiveCatalog:
         return self._fks[key]
 
     def children(self, table: str) -> list[str]:
-        """The table's partitions and inheritance children, at every level."""
-        rows = self._run(self._FAMILY + "SELECT c.relname FROM fam JOIN pg_class c ON c.oid = fam.oid "
-                         "WHERE fam.oid <> to_regclass(%(t)s)", {"t": table}).fetchall()
-        return [r[0] for r in rows]
+        """The table's partitions and inheritance children, at every level (asked once per table:
+        nearly every ALTER TABLE and CREATE INDEX asks)."""
+        if table not in self._children:
+            rows = self._run(self._FAMILY + "SELECT c.relname FROM fam JOIN pg_class c ON c.oid = fam.oid "
+                             "WHERE fam.oid <> to_regclass(%(t)s)", {"t": table}).fetchall()
+            self._children[table] = [r[0] for r in rows]
+        return self._children[table]
 
     def relkind(self, table: str) -> str | None:
         """pg_class.relkind of the table ('r', 'p' partitioned, 'v', ...), None when it does not exist."""
-        row = self._one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (table,))
-        return str(row[0]) if row else None
+        if table not in self._relkinds:
+            row = self._one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+            self._relkinds[table] = str(row[0]) if row else None
+        return self._relkinds[table]
 
     def partition_parent(self, table: str) -> str | None:
         row = self._one("SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
