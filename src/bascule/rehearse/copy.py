@@ -263,16 +263,19 @@ _SEQUENCES = ("SELECT format('%I.%I', n.nspname, c.relname), s.seqincrement, has
               "WHERE n.nspname <> 'bascule'")
 
 
-def _positions(conn) -> dict[str, tuple[int, int]]:
-    """name → (last value handed out, increment) for every readable sequence that was used."""
+def _positions(conn) -> tuple[dict[str, tuple[int, int]], set[str]]:
+    """name → (last value handed out, increment) for every readable sequence that was used, and
+    the names of all the database's sequences (read or not, used or not)."""
     out = {}
+    names = set()
     for name, step, readable in conn.execute(_SEQUENCES).fetchall():
+        names.add(name)
         if not readable:
             continue
         last, called = conn.execute(f"SELECT last_value, is_called FROM {name}").fetchone()
         if called:
             out[name] = (last, step)
-    return out
+    return out, names
 
 
 def copy_sequence_positions(source_url: str, rehearsal_url: str) -> int:
@@ -280,14 +283,14 @@ def copy_sequence_positions(source_url: str, rehearsal_url: str) -> int:
     position (or where the copy already is, if further: synthetic keys), so that a migration that
     would exhaust a sequence in production also fails in the rehearsal. Returns how many were set."""
     with connect(source_url, application_name="bascule-rehearse") as src:
-        positions = _positions(src)
+        positions, _ = _positions(src)
     if not positions:
         return 0
     with connect(rehearsal_url, application_name="bascule-rehearse") as dst:
-        here = _positions(dst)
+        here, present = _positions(dst)
         with dst.transaction():
             for name, (value, step) in positions.items():
-                if dst.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is None:
+                if name not in present:  # not in the copy (a schema filter, or a failed restore)
                     continue
                 mine = here.get(name, (None, step))[0]
                 best = value if mine is None else (max(value, mine) if step > 0 else min(value, mine))

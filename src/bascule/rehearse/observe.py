@@ -167,7 +167,6 @@ class _Stmt:
     samples: int = 0
     wal_lsn: str | None = None
     temp_counters: tuple[int, int] | None = None
-    pending: bool = False  # rewrite check waits for a commit
 
 
 @dataclass
@@ -181,6 +180,9 @@ class _Migration:
     first_seen: dict[tuple[int, str], int] = field(default_factory=dict)
     # relation → (attempt, position) of the statement that created it
     created_at: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # statements whose rewrite check waits for their transaction to end, in order (a list kept
+    # here, not a flag scanned for on every statement of a 10,000-statement migration)
+    pending: list[_Stmt] = field(default_factory=list)
     status: str | None = None
     duration_ms: float | None = None
 
@@ -448,10 +450,10 @@ class StatementProfiler(Observer):
         if not outcome.ok:
             rec["rewrite_check"] = "rolled_back"
         elif event.in_transaction:
-            st.pending = True
+            mig.pending.append(st)
             rec["rewrite_check"] = "pending"
         else:
-            st.pending = True
+            mig.pending.append(st)
             self._resolve(mig, committed=True)
         self._render(mig, st, {})
 
@@ -498,20 +500,17 @@ class StatementProfiler(Observer):
 
     def _resolve(self, mig: _Migration, committed: bool) -> None:
         """Finish the rewrite check and the lock names of the statements waiting for a commit."""
-        pending = [s for s in mig.statements if s.pending]
+        pending, mig.pending = mig.pending, []
         if not pending:
             return
-        for s in pending:
-            s.pending = False
         if not committed:
             for s in pending:
                 s.record["rewrite_check"] = "rolled_back"
             return
         oids = {o for s in pending for o in s.before}
-        lock_oids = {k[0] for s in pending for k, v in s.locks.items() if v[2] is None}
+        lock_oids = {k[0] for s in pending for k in s.locks}
         try:
             conn = self._monitor()
-            lock_oids |= {k[0] for s in pending for k in s.locks}
             cur = {r[0]: r for r in conn.execute(_CURRENT_SQL, {"oids": sorted(oids | lock_oids),
                                                                   "skip": self._skip}).fetchall()}
             gone_indexes = sorted({r.qualified for s in pending for r in s.before.values()
