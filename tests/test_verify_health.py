@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
 
@@ -210,12 +212,38 @@ def test_check_violation_samples_name_the_table_of_inherited_rows(db):
     assert "(ctid=(0,1), table=public.kid)" in r.message
     r = one(res, "check violations: pv_pos on public.pbase")
     assert r.status == "fail" and r.figures["violations"] == 2
-    assert sorted(r.figures["sample"], key=key) == [{"id": "1"}, {"id": "1", "table": "public.pkid"}]
+    # the same key in parent and child: ordered by key, then by table, so each run shows the same
+    assert r.figures["sample"] == [{"id": "1"}, {"id": "1", "table": "public.pkid"}]
     r = one(res, "check violations: parted_pos on public.parted")  # rows live in partitions
     assert r.figures["sample"] == [{"id": "1", "table": "public.parted_1"}]
     # Scoped to the child itself: its own rows need no table name.
     r = one(run(db, constraint_checks, ["kid"]), "check violations: v_pos on public.kid")
     assert r.figures["sample"] == [{"ctid": "(0,1)"}]
+
+
+def test_a_sample_that_cannot_be_read_says_why(db):
+    """A role may count the violating rows (SELECT on the constrained column) but not read their
+    primary key (no SELECT on it): the finding still fails, and says why it has no sample instead
+    of showing none."""
+    role = f"sampler_{uuid.uuid4().hex[:8]}"
+    db.exec(f"""
+        CREATE TABLE items (id int PRIMARY KEY, qty int);
+        INSERT INTO items VALUES (1, 5), (2, -1);
+        ALTER TABLE items ADD CONSTRAINT qty_positive CHECK (qty > 0) NOT VALID;
+        CREATE ROLE {role};
+        GRANT SELECT (qty) ON items TO {role};
+    """)
+    try:
+        with db.connect() as conn:
+            conn.execute(f"SET ROLE {role}")
+            res = constraint_checks(conn)
+        r = one(res, "check violations: qty_positive on public.items")
+        assert r.status == "fail" and r.figures["violations"] == 1
+        assert r.figures["sample"] == []
+        assert "permission denied" in r.figures["sample_error"]
+        assert "1 row of public.items violates" in r.message and "; no sample: permission denied" in r.message
+    finally:
+        db.exec(f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
 def test_not_valid_not_null(vdb):

@@ -264,13 +264,14 @@ def _constraints(conn: psycopg.Connection, scope: dict[int, _Table]) -> list[_Co
 
 
 def _row_sample(conn: psycopg.Connection, table: _Table, only: bool, where: sql.Composable,
-                pk: list[str] | None, n: int) -> list[dict]:
-    """Up to n rows matching `where`, identified by primary key (or ctid when there is none).
+                pk: list[str] | None, n: int) -> tuple[list[dict], str | None]:
+    """Up to n rows matching `where`, identified by primary key (or ctid when there is none), and
+    why the sample could not be read (None when it could).
     A row stored in another table than `table` (an inheritance child, a partition) also names
     that table ("table"): a ctid is unique only within one table, and a parent's primary key does
-    not cover its inheritance children."""
+    not cover its inheritance children (so rows with the same key are ordered by table too)."""
     if n <= 0:
-        return []
+        return [], None
     # NULL for a row of the table itself; schema-qualified like _Table.display otherwise.
     stored_in = sql.SQL("(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n "
                         "ON n.oid = c.relnamespace WHERE c.oid = r.tableoid AND c.oid <> {}::oid)").format(
@@ -280,20 +281,23 @@ def _row_sample(conn: psycopg.Connection, table: _Table, only: bool, where: sql.
         q = sql.SQL("SELECT {cols}, {stored_in} FROM {t} AS r WHERE {w} ORDER BY {order} LIMIT {n}").format(
             cols=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in pk),
             stored_in=stored_in, t=table.scan(only), w=where,
-            order=sql.SQL(", ").join(sql.Identifier(c) for c in pk), n=sql.Literal(n))
+            order=sql.SQL(", ").join([*(sql.Identifier(c) for c in pk), sql.SQL("r.tableoid")]),
+            n=sql.Literal(n))
     else:
         keys = ["ctid"]
         q = sql.SQL("SELECT r.ctid::text, {stored_in} FROM {t} AS r WHERE {w} LIMIT {n}").format(
             stored_in=stored_in, t=table.scan(only), w=where, n=sql.Literal(n))
     rows, err = _try_rows(conn, q)
+    if err is not None:
+        return [], _error_text(err)
     table_key = sample_keys([*keys, "table"])[-1]  # "table_2" when a primary key column is called "table"
     out = []
-    for *values, rel in rows or ():
+    for *values, rel in rows:
         row = dict(zip(keys, values, strict=True))
         if rel is not None:
             row[table_key] = rel
         out.append(row)
-    return out
+    return out, None
 
 
 def _fmt_rows(sample: list[dict]) -> str:
@@ -352,10 +356,13 @@ def _orphans(conn: psycopg.Connection, c: _Con, child: _Table, names: dict, coll
         q = sql.SQL("SELECT {cols} FROM ({inner}) AS s").format(
             cols=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(f"k{i}")) for i in range(len(cc))),
             inner=inner)
-        srows, _ = _try_rows(conn, q)
+        srows, serr = _try_rows(conn, q)
         keys = [dict(zip(cols, r, strict=True)) for r in srows or ()]
     figures["sample"] = keys
     shown = f"; sample: {_fmt_rows(keys)}" if keys else ""
+    if sample > 0 and serr is not None:  # counted, but the keys could not be read (a timeout, say)
+        figures["sample_error"] = _error_text(serr)
+        shown = f"; no sample: {figures['sample_error']}"
     rows_word = "row" if count == 1 else "rows"
     return CheckResult("constraints", label, "fail",
                        f"{count} {rows_word} of {child.display} reference no row of {parent.display} "
@@ -388,9 +395,12 @@ def _violations(conn: psycopg.Connection, c: _Con, table: _Table, names: dict, p
         return CheckResult("constraints", label, "pass",
                            f"no row of {table.display} would fail {c.type_name} {c.name}; "
                            f"VALIDATE CONSTRAINT would succeed", table.display, figures)
-    rows_sample = _row_sample(conn, table, only, where, pk, sample)
+    rows_sample, sample_error = _row_sample(conn, table, only, where, pk, sample)
     figures["sample"] = rows_sample
     shown = f"; sample: {_fmt_rows(rows_sample)}" if rows_sample else ""
+    if sample_error is not None:
+        figures["sample_error"] = sample_error
+        shown = f"; no sample: {sample_error}"
     verb = ("violates" if count == 1 else "violate") if c.type == "c" else ("has" if count == 1 else "have")
     return CheckResult("constraints", label, "fail",
                        f"{count} {'row' if count == 1 else 'rows'} of {table.display} {verb} {what}{shown}",
