@@ -196,3 +196,20 @@ def test_nothing_outside_bascule_schema(project):
     p.run("up")  # no migrations at all: creates only the bascule schema
     assert p.db.tables() == []
     assert sorted(p.db.tables("bascule")) == ["events", "evidence", "meta", "migrations"]
+
+
+def test_do_block_that_commits_runs_outside_a_transaction(vproject):
+    """A DO block that COMMITs between batches is refused inside a transaction block ("invalid
+    transaction termination"): bascule runs such a migration statement by statement, and the
+    batches before a failure stay committed."""
+    p = vproject
+    p.add("0001", "batched", "CREATE TABLE items (id int, done bool DEFAULT false);\n"
+                             "INSERT INTO items SELECT g FROM generate_series(1, 30) g;\n"
+                             "DO $$\nBEGIN\n  FOR lo IN 0..20 BY 10 LOOP\n"
+                             "    UPDATE items SET done = true WHERE id > lo AND id <= lo + 10;\n"
+                             "    COMMIT;\n  END LOOP;\nEND\n$$;")
+    out = p.run("up")
+    assert "applied 1 migration" in out.stdout
+    st = p.status()["0001"]
+    assert st["state"] == "applied" and st["transactional"] is False
+    assert p.db.scalar("SELECT count(*) FROM items WHERE done") == 30

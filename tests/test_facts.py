@@ -668,3 +668,165 @@ def test_type_changes_without_rewrite_match_the_server(vdb):
     assert not wrong, "\n".join(wrong)
     # the cases cover both outcomes: rebuilt indexes, scans only, and nothing at all
     assert {bool(r) for _, r, _ in seen} == {True, False} and any(sc and not r for _, r, sc in seen)
+
+
+# A second schema for what the first does not have: a partitioned table other tables reference, inheritance
+# children, domains over domains used by a partitioned table, a materialized view.
+_SCHEMA_REF = """
+CREATE TABLE rp (k int PRIMARY KEY) PARTITION BY RANGE (k);
+CREATE TABLE rp1 PARTITION OF rp FOR VALUES FROM (0) TO (10);
+CREATE TABLE rp2 PARTITION OF rp FOR VALUES FROM (10) TO (20);
+INSERT INTO rp VALUES (1), (11);
+CREATE TABLE rpx (k int PRIMARY KEY);
+INSERT INTO rpx VALUES (1);
+CREATE TABLE ref (id int, k int CONSTRAINT ref_k_fk REFERENCES rp);
+INSERT INTO ref VALUES (1, 11);
+CREATE TABLE loose (id int, k int);
+INSERT INTO loose VALUES (1, 1);
+CREATE TABLE nv (id int, k int);
+INSERT INTO nv VALUES (1, 1);
+ALTER TABLE nv ADD CONSTRAINT nv_k_fk FOREIGN KEY (k) REFERENCES rpx NOT VALID;
+ALTER TABLE nv ADD CONSTRAINT nv_k_pos CHECK (k > 0) NOT VALID;
+CREATE TABLE i1 (id int, v int);
+CREATE TABLE i2 (w int) INHERITS (i1);
+INSERT INTO i1 VALUES (1, 1); INSERT INTO i2 VALUES (2, 2, 2);
+CREATE TABLE i3 (id int, v int);
+CREATE DOMAIN posint AS int;
+CREATE DOMAIN pos2 AS posint;
+CREATE TABLE dt (a posint, b pos2);
+CREATE TABLE pp (a pos2) PARTITION BY LIST (a);
+CREATE TABLE pp1 PARTITION OF pp FOR VALUES IN (1);
+INSERT INTO dt VALUES (1, 1); INSERT INTO pp VALUES (1);
+CREATE TABLE base (id int PRIMARY KEY, v int);
+INSERT INTO base VALUES (1, 1);
+CREATE MATERIALIZED VIEW mv AS SELECT id, v FROM base;
+CREATE TABLE tgt (id int PRIMARY KEY, v int);
+CREATE TABLE kid (id int, b int CONSTRAINT kid_b_fk REFERENCES tgt (id));
+CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+"""
+
+_LOCK_CASES_REF = [
+    # a partitioned table other tables reference: they join or leave the foreign key
+    "ALTER TABLE rp DETACH PARTITION rp1",
+    "CREATE TABLE rp3 PARTITION OF rp FOR VALUES FROM (20) TO (30)",
+    "ALTER TABLE ref DROP CONSTRAINT ref_k_fk",
+    "ALTER TABLE loose ADD CONSTRAINT loose_k_fk FOREIGN KEY (k) REFERENCES rp",
+    "ALTER TABLE loose ADD CONSTRAINT loose_k_fk FOREIGN KEY (k) REFERENCES rp NOT VALID",
+    "DROP TABLE rp1 CASCADE",
+    # VALIDATE reads the referenced table too
+    "ALTER TABLE nv VALIDATE CONSTRAINT nv_k_fk",
+    "ALTER TABLE nv VALIDATE CONSTRAINT nv_k_pos",
+    # inheritance children: ALTER TABLE and RENAME COLUMN recurse, TRUNCATE and LOCK without ONLY too
+    "ALTER TABLE i1 ALTER COLUMN v TYPE bigint",
+    "ALTER TABLE i1 ADD CONSTRAINT i1_v CHECK (v > 0)",
+    "ALTER TABLE i1 RENAME COLUMN v TO v2",
+    "TRUNCATE i1",
+    "TRUNCATE ONLY i1",
+    "LOCK TABLE i1 IN SHARE MODE",
+    "ALTER TABLE i3 INHERIT i1",
+    "CREATE INDEX ON i1 (v)",  # an inheritance parent's index is its own
+    # partitions: RENAME COLUMN, TRUNCATE, LOCK, row triggers and ANALYZE reach each one
+    "ALTER TABLE rp RENAME COLUMN k TO k2",
+    "TRUNCATE rp CASCADE",
+    "LOCK TABLE rp IN SHARE MODE",
+    "LOCK TABLE ONLY rp IN SHARE MODE",
+    "CREATE TRIGGER rp_t AFTER INSERT ON rp FOR EACH ROW EXECUTE FUNCTION trg()",
+    "CREATE TRIGGER rp_s AFTER INSERT ON rp FOR EACH STATEMENT EXECUTE FUNCTION trg()",
+    "ANALYZE rp",
+    # domains: those over the domain too, and the partitions (a partitioned table stores nothing)
+    "ALTER DOMAIN posint ADD CONSTRAINT posint_pos CHECK (VALUE > 0)",
+    "ALTER DOMAIN pos2 SET NOT NULL",
+    "REFRESH MATERIALIZED VIEW mv",
+    "ALTER TABLE tgt DROP COLUMN id CASCADE",  # the foreign key of kid goes with it
+]
+
+
+def _observed_locks(c, sql: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Relation → strongest mode `sql` holds at its end (rolled back), and relation → relkind."""
+    from bascule.analyze.facts import RANK
+
+    names = {r[0]: (r[1], r[2]) for r in c.execute(
+        "SELECT oid, relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
+    with c.transaction(force_rollback=True):
+        c.execute(sql)
+        rows = c.execute("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() AND "
+                         "locktype = 'relation' AND granted").fetchall()
+    seen: dict[str, str] = {}
+    kinds = {}
+    for oid, mode in rows:
+        if oid in names:
+            name, kind = names[oid]
+            kinds[name] = kind
+            if RANK[mode] > RANK.get(seen.get(name, ""), -1):
+                seen[name] = mode
+    return seen, kinds
+
+
+@pytest.mark.parametrize("sql", _LOCK_CASES_REF)
+def test_locks_on_referencing_tables_children_and_domains_match_the_server(vdb, sql):
+    """Foreign keys that reference a partitioned table, inheritance children, domains over domains and
+    partitioned tables of a domain: each predicted lock is the server's, and each table the server locks more
+    strongly than ACCESS SHARE is predicted (PostgreSQL 18 and 15)."""
+    from bascule.analyze.facts import RANK, parse, statement_facts
+
+    vdb.exec(_SCHEMA_REF)
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+    with vdb.connect() as c:
+        existing = {r[0] for r in c.execute("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
+        seen, kinds = _observed_locks(c, sql)
+    (tag, node), = parse(sql)
+    predicted = {k.rsplit(".", 1)[-1]: m for k, m in statement_facts(tag, node, version, _known(_SCHEMA_REF),
+                                                                      reads=False).locks.items()}
+    wrong = [f"{rel} predicted {mode}, server {seen.get(rel)}" for rel, mode in predicted.items()
+             if rel in existing and seen.get(rel) != mode]
+    wrong += [f"{rel} not predicted, server {mode}" for rel, mode in seen.items()
+              if kinds[rel] not in ("i", "I") and RANK[mode] > RANK["AccessShareLock"] and rel not in predicted]
+    assert not wrong, f"{sql}: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("sql, work, predicted", [
+    # the referenced table is read by the check too; bascule predicts the scan of the table validated
+    ("ALTER TABLE nv VALIDATE CONSTRAINT nv_k_fk", {"nv", "rpx"}, {"nv"}),
+    ("ALTER TABLE nv VALIDATE CONSTRAINT nv_k_pos", {"nv"}, {"nv"}),
+    ("ALTER TABLE rp DETACH PARTITION rp1", {"ref"}, {"ref"}),  # rows of ref must not reference rp1's
+    # the child is rewritten too; bascule names the rewrite once, on the table the statement names
+    ("ALTER TABLE i1 ALTER COLUMN v TYPE bigint", {"i1", "i2"}, {"i1"}),
+    ("ALTER DOMAIN posint ADD CONSTRAINT posint_pos CHECK (VALUE > 0)", {"dt", "pp1"}, {"dt", "pp1"}),
+    ("REFRESH MATERIALIZED VIEW mv", {"mv", "base"}, {"mv"}),  # and its query reads base
+])
+def test_work_on_referencing_tables_children_and_domains_matches_the_server(vdb, sql, work, predicted):
+    """The tables a statement rewrites or reads in full, on the server, and what bascule predicts."""
+    from bascule.analyze.facts import parse, statement_facts
+
+    vdb.exec(_SCHEMA_REF)
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+    with vdb.connect() as c:
+        rewritten, seen = _rewritten_and_scanned(c, sql)
+    assert seen | rewritten == work, (sql, seen, rewritten)
+    (tag, node), = parse(sql)
+    facts = statement_facts(tag, node, version, _known(_SCHEMA_REF))
+    assert {e.table for e in facts.scans + facts.rewrites} == predicted, (sql, facts.scans, facts.rewrites)
+
+
+def test_binary_coercible_casts_keep_rows_on_the_server(vdb):
+    """int → oid, text → bpchar (no length) and varchar → bpchar are casts WITHOUT FUNCTION: no rewrite;
+    to char(1) is a length coercion that rewrites."""
+    from bascule.analyze.facts import parse, statement_facts
+
+    vdb.exec("CREATE TABLE bc (i int, t text, t2 text, v varchar(5)); INSERT INTO bc VALUES (1, 'a', 'b', 'c')")
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+    known = _known("CREATE TABLE bc (i int, t text, t2 text, v varchar(5))")
+    for sql, rewrites in [("ALTER TABLE bc ALTER COLUMN i TYPE oid", False),
+                          ("ALTER TABLE bc ALTER COLUMN t TYPE bpchar", False),
+                          ("ALTER TABLE bc ALTER COLUMN v TYPE bpchar", False),
+                          ("ALTER TABLE bc ALTER COLUMN t2 TYPE char", True)]:
+        with vdb.connect() as c:
+            rewritten, _ = _rewritten_and_scanned(c, sql)
+        (tag, node), = parse(sql)
+        facts = statement_facts(tag, node, version, known)
+        assert ("bc" in rewritten) == rewrites, sql
+        assert bool(facts.rewrites) == rewrites, (sql, facts.rewrites)
+    # plain char is char(1); bpchar without a length is unlimited, and is named so
+    (tag, node), = parse("ALTER TABLE bc ALTER COLUMN t2 TYPE char")
+    assert [e.reason for e in statement_facts(tag, node, version, known).rewrites] == \
+        ["SET DATA TYPE text → char(1)"]

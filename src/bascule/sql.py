@@ -140,6 +140,30 @@ def _defelem_false(arg: dict | None) -> bool:
     return False
 
 
+def _do_ends_transactions(node: dict) -> bool:
+    """Whether a PL/pgSQL DO block runs COMMIT or ROLLBACK (PostgreSQL 11+ transaction control),
+    read with PostgreSQL's own PL/pgSQL parser: such a block fails inside a transaction block."""
+    body, lang = None, "plpgsql"
+    for a in node.get("args") or ():
+        d = a.get("DefElem") or {}
+        val = ((d.get("arg") or {}).get("String") or {}).get("sval")
+        if d.get("defname") == "as":
+            body = val
+        elif d.get("defname") == "language" and val:
+            lang = val.lower()
+    low = (body or "").lower()
+    if lang != "plpgsql" or ("commit" not in low and "rollback" not in low) or "$bascule_do$" in low:
+        return False
+    from pglast import parser
+
+    try:
+        tree = parser.parse_plpgsql_json("CREATE FUNCTION pg_temp.bascule_do() RETURNS void LANGUAGE plpgsql "
+                                         f"AS $bascule_do${body}$bascule_do$")
+    except Exception:  # PostgreSQL reports the PL/pgSQL error when the block runs
+        return False
+    return '"PLpgSQL_stmt_commit"' in tree or '"PLpgSQL_stmt_rollback"' in tree
+
+
 def _classify(tag: str, node: dict) -> dict:
     """Facts about one parsed statement (libpg_query's JSON form) that decide how the runner
     executes it. JSON omits false/empty fields, hence the .get() everywhere."""
@@ -175,6 +199,13 @@ def _classify(tag: str, node: dict) -> dict:
         facts["no_transaction_before"] = 120000
     elif tag in ("DoStmt", "CallStmt"):
         facts["autocommit_only"] = True
+        if tag == "DoStmt" and _do_ends_transactions(node):
+            facts["no_transaction"] = True  # COMMIT/ROLLBACK in a DO block: refused inside a transaction block
+    elif tag == "DiscardStmt" and node.get("target") == "DISCARD_ALL":
+        facts["no_transaction"] = True
+    elif tag == "AlterDatabaseStmt" and any((o.get("DefElem") or {}).get("defname") == "tablespace"
+                                             for o in node.get("options") or ()):
+        facts["no_transaction"] = True  # ALTER DATABASE ... SET TABLESPACE
     elif tag == "VariableSetStmt" and not node.get("is_local"):
         facts["sets_session"] = True
     elif tag == "SelectStmt" and not node.get("fromClause") and node.get("targetList") and all(

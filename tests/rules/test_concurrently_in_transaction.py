@@ -87,3 +87,38 @@ def test_reindex_of_a_partitioned_table_in_a_transactional_migration():
         assert "partitioned ev cannot run inside a transaction block" in f.message
         assert not b104(sql, before=before, transaction="never")
     assert not b104("REINDEX TABLE plain;", before=before)
+
+
+def test_cluster_of_a_partitioned_table():
+    """CLUSTER of a partitioned table (PostgreSQL 15+) is refused in a transaction block; before 15 it is
+    refused altogether."""
+    before = ["CREATE TABLE ev (id bigint, ts date NOT NULL) PARTITION BY RANGE (ts)",
+              "CREATE INDEX ev_id ON ev (id)", "CREATE TABLE plain (id int)", "CREATE INDEX plain_id ON plain (id)"]
+    f, = b104("CLUSTER ev USING ev_id;", before=before)
+    assert "CLUSTER of partitioned ev cannot run inside a transaction block" in f.message
+    assert not b104("CLUSTER ev USING ev_id;", before=before, transaction="never")
+    f, = b104("CLUSTER ev USING ev_id;", before=before, pg_version=14)
+    assert "cannot cluster a partitioned table" in f.message
+    assert not b104("CLUSTER plain USING plain_id;", before=before)
+
+
+@pytest.mark.parametrize("sql", [
+    "DO $$ BEGIN UPDATE t SET a = a + 1; COMMIT; END $$;",
+    "DO $$ BEGIN FOR i IN 1..3 LOOP UPDATE t SET a = i; ROLLBACK; END LOOP; END $$;",
+    "DISCARD ALL;",
+    "ALTER DATABASE app SET TABLESPACE fast;",
+])
+def test_statements_that_end_or_refuse_transactions(sql):
+    f, = b104(sql, transaction="always")
+    assert "cannot run inside a transaction block" in f.message
+
+
+@pytest.mark.parametrize("sql", [
+    "DO $$ BEGIN UPDATE t SET a = a + 1; END $$;",
+    "DO $$ BEGIN RAISE NOTICE 'commit'; END $$;",  # the word in a string is not a COMMIT
+    "DO $$ BEGIN PERFORM 1; EXCEPTION WHEN others THEN RAISE; END $$;",
+    "DISCARD PLANS;",
+    "ALTER DATABASE app SET work_mem = '64MB';",
+])
+def test_blocks_and_statements_that_are_fine_in_a_transaction(sql):
+    assert not b104(sql, transaction="always")

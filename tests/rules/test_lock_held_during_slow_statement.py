@@ -28,6 +28,29 @@ def test_scan_is_an_error():
     assert f.severity == "error" and "scans u" in f.message
 
 
+def test_validate_while_holding_the_lock():
+    """VALIDATE CONSTRAINT reads every row of u while t is still locked ACCESS EXCLUSIVE."""
+    before = BEFORE + ["ALTER TABLE u ADD CONSTRAINT u_t_fk FOREIGN KEY (n) REFERENCES t (id) NOT VALID;"
+                       "ALTER TABLE u ADD CONSTRAINT n_pos CHECK (n > 0) NOT VALID;"]
+    for name in ("u_t_fk", "n_pos"):
+        sql = f"ALTER TABLE t ADD COLUMN b int;\nALTER TABLE u VALIDATE CONSTRAINT {name};"
+        f, = hits(sql, "B117", before=before)
+        assert f.severity == "error" and "scans u" in f.message and "t (since line 1)" in f.message
+    # a constraint bascule does not know may be valid already: "may scan", a warning
+    f, = hits("ALTER TABLE t ADD COLUMN b int;\nALTER TABLE u VALIDATE CONSTRAINT other;", "B117", before=BEFORE)
+    assert f.severity == "warning" and "may scan u" in f.message
+
+
+def test_refresh_while_holding_the_lock():
+    before = BEFORE + ["CREATE MATERIALIZED VIEW mv AS SELECT id, a FROM t"]
+    for sql, verb in (("REFRESH MATERIALIZED VIEW mv;", "rewrites mv"),
+                      ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv;", "scans mv")):
+        f, = hits("ALTER TABLE t ADD COLUMN b int;\n" + sql, "B117", before=before)
+        assert verb in f.message, f.message
+    assert not hits("ALTER TABLE t ADD COLUMN b int;\nREFRESH MATERIALIZED VIEW mv WITH NO DATA;", "B117",
+                    before=before)
+
+
 def test_backfill_while_holding_the_lock():
     sql = "ALTER TABLE t ADD COLUMN b int;\nUPDATE t SET b = a * 2;"
     f, = hits(sql, "B117", before=BEFORE)

@@ -290,6 +290,7 @@ class SchemaKnowledge:
         self.enum_values_added_now: dict[str, set[str]] = {}
         self.default_partitions: dict[str, str | None] = {}  # partitioned table → its DEFAULT partition (None: gone)
         self.parents = ParentMap()  # partition → its partitioned table
+        self.inherits = ParentMap()  # inheritance child → its (first) parent: INHERITS, ALTER TABLE ... INHERIT
         self.partitioned: set[str] = set()  # tables created with PARTITION BY
         # (table, constraint) → (its columns, referenced table, referenced columns or () for the primary key)
         self.fks: PairMap = PairMap(ref=1)
@@ -458,9 +459,27 @@ class SchemaKnowledge:
         return names
 
     def domain_tables(self, name: str) -> list[str]:
-        """Tables with a column of domain `name`, as far as the linted migrations show."""
-        return [t.name for t in self.tables.values()
-                if any(c.type is not None and c.type.name == name for c in t.columns.values())]
+        """Tables with a column of domain `name` or of a domain over it, as far as the linted
+        migrations (and a connection) show. A partitioned table stores no rows: its partitions are
+        the tables PostgreSQL checks."""
+        names = {name}
+        grew = True
+        while grew:  # domains over the domain, at any depth
+            grew = False
+            for d, base in self.domain_bases.items():
+                if base is not None and base.name in names and d not in names:
+                    names.add(d)
+                    grew = True
+        out: list[str] = []
+        for t in self.tables.values():
+            if any(c.type is not None and c.type.name in names for c in t.columns.values()):
+                if t.name in self.partitioned:
+                    out += [c for c in self._family(t.name)[1:] if c not in self.partitioned]
+                else:
+                    out.append(t.name)
+        if self.live is not None:
+            out += [t for t in self.live.domain_tables(name) if self._live_for(t)]
+        return list(dict.fromkeys(out))
 
     def constraint_type(self, table: str, name: str) -> str | None:
         """The contype of a table's constraint ("CONSTR_FOREIGN", "CONSTR_CHECK", ...), None when unknown."""
@@ -519,7 +538,7 @@ class SchemaKnowledge:
         seen = set(out)
         i = 0
         while i < len(out):
-            for c in self.parents.children_of(out[i]):
+            for c in self.parents.children_of(out[i]) + self.inherits.children_of(out[i]):
                 if c not in seen:
                     seen.add(c)
                     out.append(c)
@@ -660,12 +679,17 @@ class SchemaKnowledge:
             self.partitioned.add(t.name)
         else:
             self.partitioned.discard(t.name)
+        self.inherits.pop(t.name, None)
         if node.get("partbound"):
             for inh in node.get("inhRelations") or ():
                 if relkey(inh.get("RangeVar")):
                     self.parents[t.name] = bare(relkey(inh["RangeVar"]))
                     if node["partbound"].get("is_default"):
                         self.default_partitions[bare(relkey(inh["RangeVar"]))] = t.name
+        else:
+            parents = [relkey(inh.get("RangeVar")) for inh in node.get("inhRelations") or ()]
+            if parents and parents[0]:
+                self.inherits[t.name] = bare(parents[0])
 
     def _create_as(self, node: dict) -> None:
         """CREATE TABLE ... AS / CREATE MATERIALIZED VIEW: new, so nobody uses it yet (columns unknown)."""
@@ -793,6 +817,13 @@ class SchemaKnowledge:
                 for ix in [n for n in self.indexes.of(tb) if col in self.index_keys.get(n, ((),))[0]]:
                     self.index_keys.pop(ix)  # PostgreSQL drops the indexes that use the column
                     self.indexes.pop(ix, None)
+            elif sub == "AT_AddInherit":
+                parent = relkey(d.get("RangeVar"))
+                if parent and tb not in self.inherits:
+                    self.inherits[tb] = bare(parent)
+            elif sub == "AT_DropInherit":
+                if self.inherits.get(tb) == bare(relkey(d.get("RangeVar")) or ""):
+                    self.inherits.pop(tb, None)
             elif sub == "AT_AlterColumnType":
                 cur = t.columns.get(col) or Column(None)
                 cur.type = type_ref((d.get("ColumnDef") or {}).get("typeName"))
@@ -860,6 +891,7 @@ class SchemaKnowledge:
             self.fks.rename_table(bare(name), new)
             self.check_uses.rename_table(bare(name), new)
             self.parents.rename(bare(name), new)
+            self.inherits.rename(bare(name), new)
             # what proves a column NOT NULL goes with the table
             if bare(name) in self.proofs:
                 self.proofs[new] = self.proofs.pop(bare(name))
@@ -930,6 +962,7 @@ class SchemaKnowledge:
                 for key in set(self.fks.of(bare(n), ordered=False) + self.fks.to(bare(n), ordered=False)):
                     self.fks.pop(key)
                 self.parents.pop(bare(n), None)
+                self.inherits.pop(bare(n), None)
             elif rt == "OBJECT_INDEX":
                 self.indexes.pop(bare(n), None)
                 self.index_keys.pop(bare(n), None)

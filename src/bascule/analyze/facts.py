@@ -98,7 +98,8 @@ class TypeRef:
     schema: str | None = None
 
     def __str__(self) -> str:
-        base = _DISPLAY.get(self.name, self.name)
+        # bpchar written without a length is unlimited; the parser gives plain char a length of 1
+        base = _DISPLAY.get(self.name, self.name) if self.mods or self.name != "bpchar" else "bpchar"
         if self.mods:
             base += "(" + ",".join(str(m) for m in self.mods) + ")"
         return base + ("[]" if self.array else "")
@@ -348,6 +349,14 @@ def _trivial_using(using, col: str, new: TypeRef | None = None) -> bool:
 
 
 _TEXTLIKE = {"text", "varchar"}
+_REG = frozenset({"regclass", "regtype", "regproc", "regprocedure", "regoper", "regoperator", "regconfig",
+                  "regdictionary", "regnamespace", "regrole", "regcollation"})
+# Casts PostgreSQL makes WITHOUT FUNCTION (pg_cast.castmethod 'b') to a type without a length: the
+# stored bytes stay as they are, so ALTER COLUMN TYPE keeps every row (bpchar here is the unlimited
+# bpchar, not char(n))
+_BINARY_CASTS = frozenset({("int4", "oid"), ("oid", "int4"), ("text", "bpchar"), ("varchar", "bpchar"),
+                           ("xml", "bpchar"), ("xml", "text"), ("xml", "varchar"), ("bit", "varbit"),
+                           *(("oid", r) for r in _REG), *((r, "oid") for r in _REG)})
 
 
 def binary_coercible(old: TypeRef, new: TypeRef) -> bool:
@@ -380,6 +389,8 @@ def binary_coercible(old: TypeRef, new: TypeRef) -> bool:
     if o == n and o in ("varbit", "bit varying"):
         return not new.mods or (bool(old.mods) and new.mods[0] >= old.mods[0])
     if (o, n) == ("cidr", "inet"):
+        return True
+    if (o, n) in _BINARY_CASTS and not new.mods:
         return True
     if o == n in ("timestamp", "timestamptz", "time", "timetz"):
         # the same or more fractional digits (6 is the most; none written means 6)
@@ -441,6 +452,9 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                 else:
                     f.take(rel, _relopts_lock(c) if sub in ("AT_SetRelOptions", "AT_ResetRelOptions")
                            else SUE if sub == "AT_SetStatistics" else AE)
+                    if sub == "AT_SetTableSpace" and table:  # every block of the index is copied
+                        owner = _ask(known, "index_table", bare(table)) or table
+                        f.index_builds.append(Effect(owner, f"ALTER INDEX {table} SET TABLESPACE copies the index"))
             return f
         _alter_table(f, node, table, version, known)
     elif tag == "CreateStmt":
@@ -456,7 +470,7 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                 cons = [elt["Constraint"]]
             for c in cons:
                 if c.get("contype") == "CONSTR_FOREIGN":
-                    f.take(c.get("pktable"), SRE)
+                    _take_referenced(f, c.get("pktable"), known)
         pb = node.get("partbound")
         for inh in node.get("inhRelations") or ():
             # PARTITION OF: ACCESS EXCLUSIVE on the parent (every version, unlike ATTACH PARTITION) and on its
@@ -494,6 +508,14 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                 why = "TRUNCATE removes every row" + (" (CASCADE: and every row of tables referencing it)"
                                                       if node.get("behavior") == "DROP_CASCADE" else "")
                 f.destroys.append(Effect(relkey(rv), why))
+                if rv.get("inh"):  # without ONLY: its partitions and inheritance children too
+                    kids = _ask(known, "children", relkey(rv)) or ()
+                    for child in kids:
+                        f.take(child, AE)
+                    if kids and not _ask(known, "is_partitioned", relkey(rv)):
+                        for child in kids:  # a partition's rows are the parent's; a child's are its own
+                            f.destroys.append(Effect(child, f"TRUNCATE {relkey(rv)} (without ONLY) removes every "
+                                                            f"row of its inheritance child {child}"))
         if node.get("behavior") == "DROP_CASCADE":  # and every table that references them, transitively
             todo = [t for t in (relkey(r.get("RangeVar")) for r in node.get("relations") or ()) if t]
             while todo:
@@ -509,6 +531,9 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
             f.take(rv, AE if full else SUE)
             if full and relkey(rv):
                 f.rewrites.append(Effect(relkey(rv), "VACUUM FULL"))
+            if relkey(rv) and _ask(known, "is_partitioned", relkey(rv)):  # it processes every partition
+                for child in _ask(known, "children", relkey(rv)) or ():
+                    f.take(child, AE if full else SUE)
     elif tag == "ClusterStmt":
         f.take(rel, AE)
         if node.get("indexname"):
@@ -531,6 +556,9 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
             f.index_builds.append(Effect(table, f"REINDEX {node.get('kind', '').removeprefix('REINDEX_OBJECT_')}"))
     elif tag == "CreateTrigStmt":
         f.take(rel, SRE)
+        if table and node.get("row") and _ask(known, "is_partitioned", table):  # cloned onto every partition
+            for child in _ask(known, "children", table) or ():
+                f.take(child, SRE)
     elif tag in ("CreatePolicyStmt", "AlterPolicyStmt"):
         f.take(node.get("table"), AE)
     elif tag == "AlterObjectSchemaStmt" and rel:
@@ -553,8 +581,13 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
     elif tag == "RuleStmt":
         f.take(rel, AE)
     elif tag == "LockStmt":
+        mode = _LOCK_STMT_MODES.get(node.get("mode", 8), AE)
         for r in node.get("relations") or ():
-            f.take(r.get("RangeVar"), _LOCK_STMT_MODES.get(node.get("mode", 8), AE))
+            rv = r.get("RangeVar") or {}
+            f.take(rv, mode)
+            if rv.get("inh") and relkey(rv):  # without ONLY: the partitions and inheritance children too
+                for child in _ask(known, "children", relkey(rv)) or ():
+                    f.take(child, mode)
     elif tag == "DropStmt":
         _drop(f, node, known)
     elif tag == "DropdbStmt":
@@ -562,6 +595,12 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
         f.breaking.append(Effect(node.get("dbname", "?"), "DROP DATABASE"))
     elif tag == "RefreshMatViewStmt":
         f.take(rel, EXCL if node.get("concurrent") else AE)
+        if table and not node.get("skipData"):  # runs the view's query over its tables, then:
+            if node.get("concurrent"):  # compares with every current row, and applies the difference
+                f.scans.append(Effect(table, "REFRESH MATERIALIZED VIEW CONCURRENTLY runs its query and compares "
+                                             "every row"))
+            else:  # fills a new heap and swaps it in
+                f.rewrites.append(Effect(table, "REFRESH MATERIALIZED VIEW runs its query and rewrites every row"))
     elif tag in ("CreateEnumStmt", "CreateDomainStmt", "CreateSeqStmt", "ViewStmt", "CreateFunctionStmt",
                  "CreateSchemaStmt", "CreateExtensionStmt", "CompositeTypeStmt", "CreateTableAsStmt"):
         f.additive = True
@@ -577,13 +616,23 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                                      f"RENAME VALUE '{node['oldVal']}' TO '{node.get('newVal')}'"))
         else:
             f.additive = True
-    if table and known is not None and (rel or {}).get("inh") and table in f.locks and (
-            tag == "IndexStmt" or (tag == "AlterTableStmt" and node.get("objtype") != "OBJECT_INDEX" and any(
-                (c.get("AlterTableCmd") or {}).get("subtype") in _RECURSING for c in node.get("cmds") or ()))):
-        # without ONLY, the statement does the same to every partition and inheritance child
+    if table and known is not None and (rel or {}).get("inh") and table in f.locks and _recurses(tag, node, table, known):
+        # without ONLY, the statement does the same to every partition (and inheritance child)
         for child in _ask(known, "children", table) or ():
             f.take(child, f.locks[table])
     return f
+
+
+def _recurses(tag: str, node: dict, table: str, known: Knowledge) -> bool:
+    """Whether the statement, without ONLY, does the same to the table's partitions and children:
+    the ALTER TABLE subcommands that recurse and RENAME COLUMN go down to inheritance children too;
+    CREATE INDEX only to partitions (an inheritance parent's index is its own)."""
+    if tag == "IndexStmt":
+        return bool(_ask(known, "is_partitioned", table))
+    if tag == "AlterTableStmt":
+        return node.get("objtype") != "OBJECT_INDEX" and any(
+            (c.get("AlterTableCmd") or {}).get("subtype") in _RECURSING for c in node.get("cmds") or ())
+    return tag == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN"
 
 
 # ALTER TABLE subcommands that PostgreSQL applies to every partition / inheritance child too
@@ -611,7 +660,7 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
             _add_constraint(f, table, con, known, version)
             if con.get("contype") == "CONSTR_FOREIGN":
                 mode = SRE
-                f.take(con.get("pktable"), SRE)
+                _take_referenced(f, con.get("pktable"), known)
         elif sub == "AT_AddColumn":
             _add_column(f, table, d.get("ColumnDef") or {}, known, version)
         elif sub == "AT_AlterColumnType":
@@ -670,8 +719,12 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
                                          certain=version < 18 or gen == "s"))
         elif sub == "AT_DropConstraint":
             ct = _ask(known, "constraint_type", table, col)
-            if ct == "CONSTR_FOREIGN":  # its triggers on the referenced table go too
-                f.take(_ask(known, "fk_target", table, col), AE)
+            if ct == "CONSTR_FOREIGN":  # its triggers on the referenced table (each partition of it) go too
+                target = _ask(known, "fk_target", table, col)
+                f.take(target, AE)
+                if target and _ask(known, "is_partitioned", target):
+                    for child in _ask(known, "children", target) or ():
+                        f.take(child, AE)
             elif ct in ("CONSTR_PRIMARY", "CONSTR_UNIQUE") and c.get("behavior") == "DROP_CASCADE":
                 for other in _ask(known, "referencing_tables", table) or ():
                     f.take(other, AE)
@@ -690,6 +743,11 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
             f.destroys.append(Effect(table, f"DROP COLUMN {col} deletes its data", col))
             for other in _ask(known, "referenced_tables", table, [col]) or ():
                 f.take(other, AE)  # its foreign keys are dropped with it
+            if c.get("behavior") == "DROP_CASCADE":  # and the foreign keys that reference it
+                for other in _ask(known, "referencing_tables", table, [col]) or ():
+                    f.take(other, AE)
+                    f.breaking.append(Effect(other, f"DROP COLUMN {table}.{col} CASCADE drops the foreign keys of "
+                                                    f"{other} that reference it", col))
         elif sub in ("AT_SetAccessMethod",):
             f.rewrites.append(Effect(table, "SET ACCESS METHOD"))
         elif sub == "AT_SetTableSpace":
@@ -721,11 +779,17 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
                 f.take(default, AE)
             if concurrent:
                 f.transactional = False
-            _partition_foreign_keys(f, table, known)
+            _partition_foreign_keys(f, table, known, detach=sub == "AT_DetachPartition")
         elif sub == "AT_AddInherit":
             f.take(d.get("RangeVar"), SUE)  # the new parent
         elif sub == "AT_ValidateConstraint":
-            pass
+            # under SHARE UPDATE EXCLUSIVE (reads and writes go on), but every row is read, and a foreign
+            # key's referenced table too (ROW SHARE); a constraint that is valid already is a no-op
+            ct = _ask(known, "constraint_type", table, col)
+            if ct == "CONSTR_FOREIGN":
+                f.take(_ask(known, "fk_target", table, col), "RowShareLock")
+            if ct in (None, "CONSTR_FOREIGN", "CONSTR_CHECK", "CONSTR_NOTNULL"):
+                f.scans.append(Effect(table, f"VALIDATE CONSTRAINT {col} checks every row", certain=ct is not None))
         f.take(rel, mode)
 
 
@@ -746,11 +810,28 @@ def _default_partition_checked(f: StatementFacts, parent: str, known: Knowledge 
                               "validated CHECK constraint proves none belongs to the new partition", certain=False))
 
 
-def _partition_foreign_keys(f: StatementFacts, parent: str, known: Knowledge | None) -> None:
+def _partition_foreign_keys(f: StatementFacts, parent: str, known: Knowledge | None, detach: bool = False) -> None:
     """A partition gains (or loses) the partitioned table's foreign keys, and their triggers on the referenced
-    tables: SHARE ROW EXCLUSIVE on those, as for ADD FOREIGN KEY."""
+    tables: SHARE ROW EXCLUSIVE on those, as for ADD FOREIGN KEY. When other tables reference the partitioned
+    table, a new partition joins their foreign keys (SHARE ROW EXCLUSIVE on them); a detached one leaves them:
+    ACCESS EXCLUSIVE on each, and each is read for rows that still reference the partition."""
     for other in _ask(known, "referenced_tables", parent) or ():
         f.take(other, SRE)
+    for other in _ask(known, "referencing_tables", parent) or ():
+        f.take(other, AE if detach else SRE)
+        if detach:
+            f.scans.append(Effect(other, f"DETACH PARTITION checks that no row of {other} references a row of "
+                                         "the partition"))
+
+
+def _take_referenced(f: StatementFacts, pktable: dict | str | None, known: Knowledge | None) -> None:
+    """ADD FOREIGN KEY: SHARE ROW EXCLUSIVE on the referenced table, and on each of its partitions when it
+    is partitioned (their action triggers)."""
+    f.take(pktable, SRE)
+    name = pktable if isinstance(pktable, str) else relkey(pktable)
+    if name and _ask(known, "is_partitioned", name):
+        for child in _ask(known, "children", name) or ():
+            f.take(child, SRE)
 
 
 # COMMENT ON these takes SHARE UPDATE EXCLUSIVE on the relation (on a constraint or trigger: ACCESS SHARE)
@@ -814,7 +895,7 @@ def _add_column(f: StatementFacts, table: str, cd: dict, known: Knowledge | None
         f.scans.append(Effect(table, f"ADD COLUMN {col} with a CHECK checks every row", col))
     for c in cons:
         if c.get("contype") == "CONSTR_FOREIGN":
-            f.take(c.get("pktable"), SRE)
+            _take_referenced(f, c.get("pktable"), known)
             # without a default (all NULL) PostgreSQL skips the check; with one it validates every row
             if default is not None or "CONSTR_GENERATED" in types or (t is not None and t.name in SERIAL):
                 f.scans.append(Effect(table, f"ADD COLUMN {col} REFERENCES with a default checks every row", col,
@@ -918,6 +999,14 @@ def _drop(f: StatementFacts, node: dict, known: Knowledge | None) -> None:
                 if parent:
                     f.take(parent, AE)
                     f.take(_ask(known, "default_partition", parent), AE)
+                    # a foreign key that references the partitioned table depends on each partition: only
+                    # CASCADE drops one, and then the whole foreign key goes (locking every partition)
+                    for other in (_ask(known, "referencing_tables", parent) or ()) if cascade else ():
+                        f.take(other, AE)
+                        for sibling in _ask(known, "children", parent) or ():
+                            f.take(sibling, AE)
+                        f.breaking.append(Effect(other, f"DROP TABLE {n} CASCADE drops the foreign keys of {other} "
+                                                        f"that reference {parent}: its rows are no longer checked"))
                 for other in _ask(known, "referenced_tables", n) or ():
                     f.take(other, AE)
                 for other in (_ask(known, "referencing_tables", n) or ()) if cascade else ():

@@ -145,6 +145,17 @@ class LiveCatalog:
                         "FROM pg_type t WHERE t.typname = %s AND t.typtype = 'd' LIMIT 1", (name,))
         return bool(row[0]) if row else None
 
+    def domain_tables(self, name: str) -> list[str]:
+        """Tables and materialized views with a column of domain `name` or of a domain over it (what
+        ALTER DOMAIN ... ADD CONSTRAINT checks); a partitioned table stores nothing, its partitions do."""
+        rows = self._run(
+            "WITH RECURSIVE d(oid) AS (SELECT oid FROM pg_type WHERE typname = %s AND typtype = 'd' UNION "
+            "SELECT t.oid FROM pg_type t JOIN d ON t.typbasetype = d.oid WHERE t.typtype = 'd') "
+            "SELECT DISTINCT c.relname FROM pg_attribute a JOIN d ON a.atttypid = d.oid "
+            "JOIN pg_class c ON c.oid = a.attrelid WHERE a.attnum > 0 AND NOT a.attisdropped "
+            "AND c.relkind IN ('r', 'm') ORDER BY 1", (name,)).fetchall()
+        return [r[0] for r in rows]
+
     def index_table(self, index: str) -> str | None:
         row = self._one("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
                         "WHERE i.indexrelid = to_regclass(%s)", (index,))

@@ -16,7 +16,8 @@ _NAMES = {
     "DropdbStmt": "DROP DATABASE", "AlterSystemStmt": "ALTER SYSTEM", "CreateTableSpaceStmt": "CREATE TABLESPACE",
     "DropTableSpaceStmt": "DROP TABLESPACE", "CreateSubscriptionStmt": "CREATE SUBSCRIPTION",
     "DropSubscriptionStmt": "DROP SUBSCRIPTION", "ClusterStmt": "CLUSTER without a table",
-    "AlterEnumStmt": "ALTER TYPE ... ADD VALUE",
+    "AlterEnumStmt": "ALTER TYPE ... ADD VALUE", "DoStmt": "a DO block that runs COMMIT or ROLLBACK",
+    "DiscardStmt": "DISCARD ALL", "AlterDatabaseStmt": "ALTER DATABASE ... SET TABLESPACE",
 }
 
 # the last script looked at: (script, {statement index: line of the BEGIN that encloses it} or None)
@@ -62,15 +63,19 @@ def _enclosing_begin(script) -> dict[int, int] | None:
     return out
 
 
-def _partitioned_reindex(s) -> str | None:
-    """REINDEX TABLE/INDEX of a partitioned table or index: refused in a transaction block, which the
-    SQL alone does not show (bascule's runner decides from the SQL)."""
-    kind = s.node.get("kind")
+def _partitioned(s) -> str | None:
+    """REINDEX TABLE/INDEX or CLUSTER of a partitioned table (or index): refused in a transaction
+    block, which the SQL alone does not show (bascule's runner decides from the SQL)."""
     rel = s.node.get("relation") or {}
     name = rel.get("relname")
-    if s.tag != "ReindexStmt" or kind not in ("REINDEX_OBJECT_TABLE", "REINDEX_OBJECT_INDEX") or not name:
+    if not name:
         return None
-    table = name if kind == "REINDEX_OBJECT_TABLE" else s.known.index_table(name)
+    if s.tag == "ClusterStmt":
+        table = name
+    elif s.tag == "ReindexStmt" and s.node.get("kind") in ("REINDEX_OBJECT_TABLE", "REINDEX_OBJECT_INDEX"):
+        table = name if s.node["kind"] == "REINDEX_OBJECT_TABLE" else s.known.index_table(name)
+    else:
+        return None
     return table if table and s.known.is_partitioned(table) else None
 
 
@@ -79,9 +84,14 @@ def check(s):
     refused = st.no_transaction or (st.no_transaction_before is not None
                                     and s.version * 10000 < st.no_transaction_before)
     if not refused:
-        table = _partitioned_reindex(s) if s.transactional else None
-        if table:
-            yield s.finding(RULE, f"REINDEX of partitioned {table} cannot run inside a transaction block, and this "
+        table = _partitioned(s) if s.transactional else None
+        if table and s.tag == "ClusterStmt" and s.version < 15:
+            yield s.finding(RULE, f"CLUSTER of partitioned {table}: PostgreSQL {s.version} cannot cluster a "
+                                  "partitioned table (15+ can, outside a transaction block): the migration fails "
+                                  "at this statement; cluster each partition instead")
+        elif table:
+            what = "CLUSTER" if s.tag == "ClusterStmt" else "REINDEX"
+            yield s.finding(RULE, f"{what} of partitioned {table} cannot run inside a transaction block, and this "
                                   "migration runs as one: it fails at this statement; declare transaction = \"never\" "
                                   "for it (or the layout's equivalent)")
         return

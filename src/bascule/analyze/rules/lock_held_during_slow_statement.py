@@ -73,7 +73,8 @@ RULE = Rule(
     fix="Put the quick ACCESS EXCLUSIVE change and the slow work in separate migrations (or order the slow work "
         "first), so the lock is released as soon as the quick change is done. Backfill data outside the schema "
         "transaction, in batches.",
-    kinds=("AlterTableStmt", "IndexStmt", "ReindexStmt", "ClusterStmt", "VacuumStmt", *_DML),
+    kinds=("AlterTableStmt", "IndexStmt", "ReindexStmt", "ClusterStmt", "VacuumStmt", "RefreshMatViewStmt",
+           "AlterDomainStmt", *_DML),
     peers=("Eugene E4",),
     check=check,
 )

@@ -3,7 +3,7 @@ index on an existing table with no `SET statement_timeout` earlier in the file. 
 
 from __future__ import annotations
 
-from bascule.analyze.facts import bare
+from bascule.analyze.facts import RANK, SUE, bare
 from bascule.analyze.model import Rule
 from bascule.analyze.rules.missing_lock_timeout import unguarded
 
@@ -15,7 +15,10 @@ def check_migration(m):
         work = [(e.table, verb, kind) for effects, verb, kind in ((f.rewrites, "rewrites", "rewrite"),
                                                                   (f.scans, "scans", "scan"),
                                                                   (f.index_builds, "builds an index on", "index"))
-                for e in effects if bare(e.table) not in created]
+                for e in effects if bare(e.table) not in created
+                # a scan under SHARE UPDATE EXCLUSIVE or weaker (VALIDATE CONSTRAINT) blocks no reads or
+                # writes: it may take as long as it needs, and a timeout would only undo it
+                and RANK.get(f.locks.get(e.table, ""), 99) > RANK[SUE]]
         if not work:
             continue
         table, verb, kind = work[0]

@@ -27,8 +27,8 @@ def check(s):
                f"(ACCESS EXCLUSIVE): queries planned on {on} wait until the rebuild ends")
     elif kind == "REINDEX_OBJECT_TABLE" and rel:
         table = rel
-        msg = (f"REINDEX TABLE {rel} without CONCURRENTLY blocks writes to {rel}, and queries that would use "
-               "each index wait while it is rebuilt")
+        msg = (f"REINDEX TABLE {rel} without CONCURRENTLY blocks writes to {rel}, and locks each index while it "
+               f"is rebuilt (ACCESS EXCLUSIVE): queries planned on {rel} wait, reads too")
     else:
         table = None
         what = {"REINDEX_OBJECT_SCHEMA": f"SCHEMA {node.get('name', '')}".rstrip(),
@@ -43,7 +43,7 @@ def check(s):
 
 RULE = Rule(
     code="B103", name="reindex-not-concurrently", severity="error", category="locking",
-    summary="REINDEX without CONCURRENTLY blocks writes to the table, and reads that use the index",
+    summary="REINDEX without CONCURRENTLY blocks writes to the table, and most reads (the planner locks every index)",
     why="A plain REINDEX takes a SHARE lock on the table (INSERT, UPDATE and DELETE wait) and an ACCESS EXCLUSIVE "
         "lock on each index while it is rebuilt. The planner locks every index of a table it plans a query on, "
         "so in practice most queries on the table wait too, for as long as the rebuild reads and sorts the table.",

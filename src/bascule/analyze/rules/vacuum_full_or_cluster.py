@@ -45,7 +45,8 @@ RULE = Rule(
         "space for a second full copy of the table.",
     fix="To reclaim space online use pg_repack or pg_squeeze, which rebuild the table while it stays in use and "
         "lock it only briefly at the end. To make dead rows reusable, plain VACUUM is enough: it blocks neither "
-        "reads nor writes. Maintenance is usually better run outside schema migrations.",
+        "reads nor writes (only a brief, conditional ACCESS EXCLUSIVE to truncate empty pages at the end; "
+        "TRUNCATE false skips it). Maintenance is usually better run outside schema migrations.",
     kinds=("VacuumStmt", "ClusterStmt"),
     peers=(),
     check=check,
