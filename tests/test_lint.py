@@ -291,6 +291,24 @@ def test_live_sizes_of_a_partitioned_table_come_from_its_partitions(vdb, tmp_pat
     assert vdb.scalar(scans) == before  # no count(*) of the partitions
 
 
+def test_live_catalog_finds_quoted_mixed_case_names(vdb, tmp_path):
+    """A quoted name keeps its case: "BigMixed" and "my table" are found in the live catalog (they
+    were folded to bigmixed and looked up in vain), so they are sized, and a partitioned "Events"
+    is known to be one (no CONCURRENTLY rewrite PostgreSQL would refuse)."""
+    vdb.exec('CREATE TABLE "BigMixed" (id bigint, n int); CREATE TABLE "my table" (id bigint, n int);'
+             'INSERT INTO "BigMixed" SELECT g, g FROM generate_series(1, 5000) g;'
+             'INSERT INTO "my table" SELECT g, g FROM generate_series(1, 3000) g; ANALYZE "BigMixed"; ANALYZE "my table";'
+             'CREATE TABLE "Events" (at int) PARTITION BY RANGE (at);'
+             'CREATE TABLE "Events_1" PARTITION OF "Events" FOR VALUES FROM (0) TO (10);')
+    (tmp_path / "m.sql").write_text('CREATE INDEX ON "BigMixed" (n);\nCREATE INDEX ON "my table" (n);\n'
+                                    'CREATE INDEX "Events_at_idx" ON "Events" (at);\n')
+    doc = json.loads(run(tmp_path, "--url", vdb.url, "--no-probe", "--format", "json", "m.sql").stdout)
+    sized = {f["table"]: f["estimate"]["rows"] for f in doc["findings"] if f["code"] == "B101" and f.get("estimate")}
+    assert sized.get("BigMixed") == 5000 and sized.get("my table") == 3000, sized
+    events, = [f for f in doc["findings"] if f["code"] == "B101" and f["table"] == "Events"]
+    assert events["fixable"] is False  # CONCURRENTLY is refused on a partitioned table
+
+
 def test_unreachable_database_is_a_clear_error(tmp_path):
     (tmp_path / "m.sql").write_text("SELECT 1;\n")
     res = run(tmp_path, "--url", "postgresql://nobody@127.0.0.1:1/none", "m.sql")

@@ -80,6 +80,13 @@ def human_seconds(s: float) -> str:
     return f"{s / 3600:.1f} h"
 
 
+def _regtext(key: str) -> str:
+    """The text to_regclass() reads for a relation key ("schema.name" or "name", as the parser left
+    them: unquoted identifiers already folded to lower case): each part quoted, so that "BigMixed"
+    or "my table" are found as they are, not folded again."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in key.split(".", 1))
+
+
 class LiveCatalog:
     """Catalog and statistics of one database, read lazily and cached."""
 
@@ -112,7 +119,7 @@ class LiveCatalog:
         return self.conn.execute(sql, params).fetchone()
 
     def _regclass(self, table: str) -> int | None:
-        row = self._one("SELECT to_regclass(%s)::oid", (table,))
+        row = self._one("SELECT to_regclass(%s)::oid", (_regtext(table),))
         return row[0] if row else None
 
     # -- Knowledge fallbacks -----------------------------------------------------------------------
@@ -158,7 +165,7 @@ class LiveCatalog:
 
     def index_table(self, index: str) -> str | None:
         row = self._one("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
-                        "WHERE i.indexrelid = to_regclass(%s)", (index,))
+                        "WHERE i.indexrelid = to_regclass(%s)", (_regtext(index),))
         return row[0] if row else None
 
     # valid indexes: name, table, access method, partial, key columns in order (NULL for an expression)
@@ -172,7 +179,7 @@ class LiveCatalog:
     def index_shapes(self, table: str) -> dict[str, tuple[tuple, str, bool]]:
         """The table's valid indexes: name → (key columns, None for an expression; access method; partial)."""
         if table not in self._index_shapes:
-            rows = self._run(self._INDEX_SQL + "i.indrelid = to_regclass(%s)", (table,)).fetchall()
+            rows = self._run(self._INDEX_SQL + "i.indrelid = to_regclass(%s)", (_regtext(table),)).fetchall()
             self._index_shapes[table] = {r[0]: (tuple(r[4]), r[2], bool(r[3])) for r in rows}
         return self._index_shapes[table]
 
@@ -183,12 +190,12 @@ class LiveCatalog:
 
     def index_shape(self, index: str) -> tuple[str, tuple, str, bool] | None:
         """(table, key columns, access method, partial) of one valid index, or None."""
-        row = self._one(self._INDEX_SQL + "i.indexrelid = to_regclass(%s)", (index,))
+        row = self._one(self._INDEX_SQL + "i.indexrelid = to_regclass(%s)", (_regtext(index),))
         return (row[1], tuple(row[4]), row[2], bool(row[3])) if row else None
 
     def default_partition(self, table: str) -> str | None:
         row = self._one("SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partdefid "
-                        "WHERE p.partrelid = to_regclass(%s)", (table,))
+                        "WHERE p.partrelid = to_regclass(%s)", (_regtext(table),))
         return row[0] if row else None
 
     _FK_SQL = ("SELECT c.conname, {side}.relname, "
@@ -203,7 +210,7 @@ class LiveCatalog:
         """(constraint, referenced table, columns, referenced columns) of the table's foreign keys."""
         key = ("fk", table)
         if key not in self._fks:
-            rows = self._run(self._FK_SQL.format(side="r", key="conrelid"), (table,)).fetchall()
+            rows = self._run(self._FK_SQL.format(side="r", key="conrelid"), (_regtext(table),)).fetchall()
             self._fks[key] = [(r[0], r[1], tuple(r[2]), tuple(r[3])) for r in rows]
         return self._fks[key]
 
@@ -212,7 +219,7 @@ class LiveCatalog:
         reference the table."""
         key = ("ref", table)
         if key not in self._fks:
-            rows = self._run(self._FK_SQL.format(side="o", key="confrelid"), (table,)).fetchall()
+            rows = self._run(self._FK_SQL.format(side="o", key="confrelid"), (_regtext(table),)).fetchall()
             self._fks[key] = [(r[0], r[1], tuple(r[2]), tuple(r[3])) for r in rows]
         return self._fks[key]
 
@@ -221,25 +228,25 @@ class LiveCatalog:
         nearly every ALTER TABLE and CREATE INDEX asks)."""
         if table not in self._children:
             rows = self._run(self._FAMILY + "SELECT c.relname FROM fam JOIN pg_class c ON c.oid = fam.oid "
-                             "WHERE fam.oid <> to_regclass(%(t)s)", {"t": table}).fetchall()
+                             "WHERE fam.oid <> to_regclass(%(t)s)", {"t": _regtext(table)}).fetchall()
             self._children[table] = [r[0] for r in rows]
         return self._children[table]
 
     def relkind(self, table: str) -> str | None:
         """pg_class.relkind of the table ('r', 'p' partitioned, 'v', ...), None when it does not exist."""
         if table not in self._relkinds:
-            row = self._one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+            row = self._one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (_regtext(table),))
             self._relkinds[table] = str(row[0]) if row else None
         return self._relkinds[table]
 
     def partition_parent(self, table: str) -> str | None:
         row = self._one("SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
-                        "WHERE i.inhrelid = to_regclass(%s) AND p.relkind = 'p'", (table,))
+                        "WHERE i.inhrelid = to_regclass(%s) AND p.relkind = 'p'", (_regtext(table),))
         return row[0] if row else None
 
     def constraint_type(self, table: str, name: str) -> str | None:
         row = self._one("SELECT contype FROM pg_constraint WHERE conrelid = to_regclass(%s) AND conname = %s",
-                        (table, name))
+                        (_regtext(table), name))
         return _CONTYPES.get(row[0]) if row else None
 
     def func_volatility(self, name: str) -> str | None:
@@ -260,7 +267,7 @@ class LiveCatalog:
                 "pg_table_size(c.oid), pg_indexes_size(c.oid), coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), "
                 "s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL "
                 "FROM fam JOIN pg_class c ON c.oid = fam.oid LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid",
-                {"t": table}).fetchall()
+                {"t": _regtext(table)}).fetchall()
             if not rows:
                 self._stats[table] = None
             else:
@@ -347,7 +354,7 @@ class LiveCatalog:
                                  AND d.objid = x.indexrelid AND d.refclassid = 'pg_class'::regclass
                                  AND d.refobjid = fam.oid AND d.refobjsubid = a.attnum))
                AND (%(any)s OR x.indexprs IS NOT NULL OR x.indpred IS NOT NULL))""",
-                        {"t": table, "c": column, "any": opclass_changes})
+                        {"t": _regtext(table), "c": column, "any": opclass_changes})
         if not row or not row[0]:
             return None
         return bool(row[1])
@@ -359,7 +366,7 @@ class LiveCatalog:
             SELECT 1 FROM pg_constraint k JOIN fam ON k.conrelid = fam.oid
               JOIN pg_attribute a ON a.attrelid = fam.oid AND a.attname = %(c)s AND NOT a.attisdropped
              WHERE k.contype = 'c' AND k.convalidated AND a.attnum = ANY (k.conkey))""",
-                        {"t": table, "c": column})
+                        {"t": _regtext(table), "c": column})
         if not row or not row[0]:
             return None
         return bool(row[1])
