@@ -830,3 +830,17 @@ def test_binary_coercible_casts_keep_rows_on_the_server(vdb):
     (tag, node), = parse("ALTER TABLE bc ALTER COLUMN t2 TYPE char")
     assert [e.reason for e in statement_facts(tag, node, version, known).rewrites] == \
         ["SET DATA TYPE text → char(1)"]
+
+
+def test_builtin_volatility_lists_match_the_server(vdb):
+    """bascule's lists of built-in functions agree with pg_catalog: a name listed as non-volatile has
+    no volatile overload on the server, a name listed as volatile has one; on PostgreSQL 18 (where
+    the lists come from) every built-in name is in one of them."""
+    from bascule.analyze import builtins
+
+    rows = vdb.query(builtins.QUERY)
+    version = int(vdb.scalar("SHOW server_version_num")) // 10000
+    wrong = [n for n, nv in rows if (n in builtins.NON_VOLATILE and not nv) or (n in builtins.VOLATILE and nv)]
+    assert not wrong
+    if version == 18:
+        assert {n for n, _ in rows} == builtins.NON_VOLATILE | builtins.VOLATILE

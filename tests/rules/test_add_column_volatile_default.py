@@ -13,6 +13,7 @@ BEFORE = ["CREATE TABLE t (id bigint, a int)"]
     "ALTER TABLE t ADD COLUMN s bigint DEFAULT nextval('t_s_seq');",
     "ALTER TABLE t ADD COLUMN r int NOT NULL DEFAULT (random() * 100)::int;",
     "ALTER TABLE t ADD COLUMN x int DEFAULT my_func();",  # volatility unknown: functions are VOLATILE by default
+    "ALTER TABLE t ADD COLUMN x text DEFAULT set_config('app.x', 'y', false);",  # a volatile built-in
 ])
 def test_fires_on_volatile_default(sql):
     f, = hits(sql, "B112", before=BEFORE)
@@ -24,6 +25,10 @@ def test_fires_on_volatile_default(sql):
     "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT now();",  # stable: evaluated once
     "ALTER TABLE t ADD COLUMN c timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP;",
     "ALTER TABLE t ADD COLUMN c text DEFAULT lower('X');",
+    # stable built-ins beyond the common ones (the whole pg_catalog is known)
+    "ALTER TABLE t ADD COLUMN c text DEFAULT current_setting('TimeZone');",
+    "ALTER TABLE t ADD COLUMN c bigint DEFAULT txid_current();",
+    "ALTER TABLE t ADD COLUMN c text DEFAULT version();",
     "ALTER TABLE t ADD COLUMN c int;",
     # the safe form: existing rows get NULL, new rows the volatile default
     "ALTER TABLE t ADD COLUMN u uuid, ALTER COLUMN u SET DEFAULT gen_random_uuid();",

@@ -19,6 +19,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bascule.analyze.builtins import NON_VOLATILE as BUILTIN_NON_VOLATILE
+from bascule.analyze.builtins import VOLATILE as BUILTIN_VOLATILE
+
 MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
          "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
 RANK = {m: i for i, m in enumerate(MODES)}
@@ -74,10 +77,13 @@ NON_VOLATILE_FUNCS = frozenset({
     "make_date", "make_timestamp", "make_timestamptz", "make_interval", "current_user", "session_user",
     "current_schema", "current_database", "btrim", "ltrim", "rtrim", "replace", "substr", "substring",
     "date_trunc", "date_part", "extract", "timezone", "format", "int4", "int8", "text", "numeric",
-})
+}) | (BUILTIN_NON_VOLATILE - BUILTIN_VOLATILE)  # every built-in whose pg_catalog overloads are all non-volatile
 VOLATILE_FUNCS = frozenset({"random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1",
                             "uuid_generate_v1mc", "clock_timestamp", "timeofday", "nextval", "setseed",
                             "uuidv4", "uuidv7", "random_normal"})
+# a DEFAULT calling one of these is certainly evaluated per row (verify's list of functions without side
+# effects on rows keeps to VOLATILE_FUNCS: some volatile built-ins run SQL given as text)
+KNOWN_VOLATILE = VOLATILE_FUNCS | (BUILTIN_VOLATILE - NON_VOLATILE_FUNCS)
 
 # SQL-standard value functions appear as SQLValueFunction nodes: all stable.
 INT_WIDTH = {"int2": 2, "smallint": 2, "int4": 4, "integer": 4, "int": 4, "int8": 8, "bigint": 8,
@@ -277,7 +283,7 @@ def volatile(expr, known: Knowledge | None = None) -> str | None:
     if expr is None:
         return None
     for name in func_names(expr):
-        if name in VOLATILE_FUNCS:
+        if name in KNOWN_VOLATILE:
             return name
         if name in NON_VOLATILE_FUNCS:
             continue
@@ -874,7 +880,7 @@ def _add_column(f: StatementFacts, table: str, cd: dict, known: Knowledge | None
         v = volatile(default, known)
         if v:
             f.rewrites.append(Effect(table, f"ADD COLUMN {col} with volatile default {v}()", col, location=loc,
-                                     certain=v in VOLATILE_FUNCS or (known is not None and known.func_volatility(v) == "v")))
+                                     certain=v in KNOWN_VOLATILE or (known is not None and known.func_volatility(v) == "v")))
         elif version < 11:
             f.rewrites.append(Effect(table, f"ADD COLUMN {col} with a default (before PostgreSQL 11)", col, location=loc))
     # a domain with constraints: PostgreSQL (through 18) checks it by rewriting, with or without a default

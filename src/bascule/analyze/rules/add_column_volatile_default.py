@@ -3,7 +3,7 @@ function, or any default before PostgreSQL 11): the table is rewritten under ACC
 
 from __future__ import annotations
 
-from bascule.analyze.facts import AE, SERIAL, VOLATILE_FUNCS, constraint_defs, type_ref, volatile
+from bascule.analyze.facts import AE, KNOWN_VOLATILE, SERIAL, constraint_defs, type_ref, volatile
 from bascule.analyze.model import Rule
 from bascule.analyze.rules._alter import subcommands
 
@@ -32,7 +32,7 @@ def check(s):
                 continue  # the rewrite comes from something else (a domain with constraints: B115)
             msg = (f"{what} with a DEFAULT rewrites every row of {table} under ACCESS EXCLUSIVE on PostgreSQL "
                    f"{s.version}: before PostgreSQL 11 the default is written into each existing row")
-        elif fn in VOLATILE_FUNCS or s.known.func_volatility(fn) == "v":
+        elif fn in KNOWN_VOLATILE or s.known.func_volatility(fn) == "v":
             msg = (f"{what} with volatile DEFAULT {fn}() rewrites every row of {table} under ACCESS EXCLUSIVE: "
                    f"{fn}() is evaluated once per existing row, and reads and writes of {table} wait until it finishes")
         else:
