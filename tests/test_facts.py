@@ -320,42 +320,46 @@ def _known(setup: str):
     return known
 
 
+def _lock_mismatches(c, sql: str, known, version: int) -> list[str]:
+    """Run `sql` in a rolled-back transaction and compare pg_locks with the predicted locks: a
+    prediction on a relation that existed before must be the server's strongest mode on it, and every
+    table the server locks more strongly than ACCESS SHARE must be predicted."""
+    from bascule.analyze.facts import RANK, parse, statement_facts
+
+    names = {r[0]: (r[1], r[2]) for r in c.execute(
+        "SELECT oid, relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
+    existing = {n for n, _ in names.values()}
+    with c.transaction(force_rollback=True):
+        c.execute(sql)
+        rows = c.execute("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() AND "
+                         "locktype = 'relation' AND granted").fetchall()
+    seen: dict[str, str] = {}
+    kinds = {}
+    for oid, mode in rows:
+        if oid in names:
+            name, kind = names[oid]
+            kinds[name] = kind
+            if RANK[mode] > RANK.get(seen.get(name, ""), -1):
+                seen[name] = mode
+    (tag, node), = parse(sql)
+    predicted = {k.rsplit(".", 1)[-1]: m for k, m in statement_facts(tag, node, version, known,
+                                                                      reads=False).locks.items()}
+    wrong = [f"{sql}: {rel} predicted {mode}, server {seen.get(rel)}" for rel, mode in predicted.items()
+             if rel in existing and seen.get(rel) != mode]
+    wrong += [f"{sql}: {rel} not predicted, server {mode}" for rel, mode in seen.items()
+              if kinds[rel] not in ("i", "I") and RANK[mode] > RANK["AccessShareLock"] and rel not in predicted]
+    return wrong
+
+
 def test_locks_with_schema_knowledge_match_the_server(vdb):
     """With what the analyzer learned from the schema's migration, the predicted lock on every relation that
     existed before is the strongest the server takes on it, and every table the server locks more strongly than
     ACCESS SHARE is predicted (on PostgreSQL 18 and 15)."""
-    from bascule.analyze.facts import RANK, parse, statement_facts
-
     vdb.exec(_SCHEMA)
     version = int(vdb.scalar("SHOW server_version_num")) // 10000
     known = _known(_SCHEMA)
-    wrong = []
     with vdb.connect() as c:
-        names = {r[0]: (r[1], r[2]) for r in c.execute(
-            "SELECT oid, relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
-        existing = {n for n, _ in names.values()}
-        for sql in _LOCK_CASES:
-            with c.transaction(force_rollback=True):
-                c.execute(sql)
-                rows = c.execute("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() AND "
-                                 "locktype = 'relation' AND granted").fetchall()
-            seen: dict[str, str] = {}
-            kinds = {}
-            for oid, mode in rows:
-                if oid in names:
-                    name, kind = names[oid]
-                    kinds[name] = kind
-                    if RANK[mode] > RANK.get(seen.get(name, ""), -1):
-                        seen[name] = mode
-            (tag, node), = parse(sql)
-            predicted = {k.rsplit(".", 1)[-1]: m for k, m in statement_facts(tag, node, version, known,
-                                                                              reads=False).locks.items()}
-            for rel, mode in predicted.items():
-                if rel in existing and seen.get(rel) != mode:
-                    wrong.append(f"{sql}: {rel} predicted {mode}, server {seen.get(rel)}")
-            for rel, mode in seen.items():
-                if kinds[rel] not in ("i", "I") and RANK[mode] > RANK["AccessShareLock"] and rel not in predicted:
-                    wrong.append(f"{sql}: {rel} not predicted, server {mode}")
+        wrong = [w for sql in _LOCK_CASES for w in _lock_mismatches(c, sql, known, version)]
     assert not wrong, "\n".join(wrong)
 
 
@@ -741,47 +745,16 @@ _LOCK_CASES_REF = [
 ]
 
 
-def _observed_locks(c, sql: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Relation → strongest mode `sql` holds at its end (rolled back), and relation → relkind."""
-    from bascule.analyze.facts import RANK
-
-    names = {r[0]: (r[1], r[2]) for r in c.execute(
-        "SELECT oid, relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
-    with c.transaction(force_rollback=True):
-        c.execute(sql)
-        rows = c.execute("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() AND "
-                         "locktype = 'relation' AND granted").fetchall()
-    seen: dict[str, str] = {}
-    kinds = {}
-    for oid, mode in rows:
-        if oid in names:
-            name, kind = names[oid]
-            kinds[name] = kind
-            if RANK[mode] > RANK.get(seen.get(name, ""), -1):
-                seen[name] = mode
-    return seen, kinds
-
-
 @pytest.mark.parametrize("sql", _LOCK_CASES_REF)
 def test_locks_on_referencing_tables_children_and_domains_match_the_server(vdb, sql):
     """Foreign keys that reference a partitioned table, inheritance children, domains over domains and
     partitioned tables of a domain: each predicted lock is the server's, and each table the server locks more
     strongly than ACCESS SHARE is predicted (PostgreSQL 18 and 15)."""
-    from bascule.analyze.facts import RANK, parse, statement_facts
-
     vdb.exec(_SCHEMA_REF)
     version = int(vdb.scalar("SHOW server_version_num")) // 10000
     with vdb.connect() as c:
-        existing = {r[0] for r in c.execute("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
-        seen, kinds = _observed_locks(c, sql)
-    (tag, node), = parse(sql)
-    predicted = {k.rsplit(".", 1)[-1]: m for k, m in statement_facts(tag, node, version, _known(_SCHEMA_REF),
-                                                                      reads=False).locks.items()}
-    wrong = [f"{rel} predicted {mode}, server {seen.get(rel)}" for rel, mode in predicted.items()
-             if rel in existing and seen.get(rel) != mode]
-    wrong += [f"{rel} not predicted, server {mode}" for rel, mode in seen.items()
-              if kinds[rel] not in ("i", "I") and RANK[mode] > RANK["AccessShareLock"] and rel not in predicted]
-    assert not wrong, f"{sql}: " + "; ".join(wrong)
+        wrong = _lock_mismatches(c, sql, _known(_SCHEMA_REF), version)
+    assert not wrong, "; ".join(wrong)
 
 
 @pytest.mark.parametrize("sql, work, predicted", [

@@ -140,9 +140,8 @@ def _defelem_false(arg: dict | None) -> bool:
     return False
 
 
-def _do_ends_transactions(node: dict) -> bool:
-    """Whether a PL/pgSQL DO block runs COMMIT or ROLLBACK (PostgreSQL 11+ transaction control),
-    read with PostgreSQL's own PL/pgSQL parser: such a block fails inside a transaction block."""
+def do_body(node: dict) -> tuple[str | None, str]:
+    """The body and language of a DO statement (libpg_query's JSON form)."""
     body, lang = None, "plpgsql"
     for a in node.get("args") or ():
         d = a.get("DefElem") or {}
@@ -151,14 +150,26 @@ def _do_ends_transactions(node: dict) -> bool:
             body = val
         elif d.get("defname") == "language" and val:
             lang = val.lower()
+    return body, lang
+
+
+def parse_do_body(body: str) -> str:
+    """PostgreSQL's PL/pgSQL parse of a DO block's body, as JSON text (raises on a PL/pgSQL error)."""
+    from pglast import parser
+
+    return parser.parse_plpgsql_json("CREATE FUNCTION pg_temp.bascule_do() RETURNS void LANGUAGE plpgsql "
+                                     f"AS $bascule_do${body}$bascule_do$")
+
+
+def _do_ends_transactions(node: dict) -> bool:
+    """Whether a PL/pgSQL DO block runs COMMIT or ROLLBACK (PostgreSQL 11+ transaction control),
+    read with PostgreSQL's own PL/pgSQL parser: such a block fails inside a transaction block."""
+    body, lang = do_body(node)
     low = (body or "").lower()
     if lang != "plpgsql" or ("commit" not in low and "rollback" not in low) or "$bascule_do$" in low:
         return False
-    from pglast import parser
-
     try:
-        tree = parser.parse_plpgsql_json("CREATE FUNCTION pg_temp.bascule_do() RETURNS void LANGUAGE plpgsql "
-                                         f"AS $bascule_do${body}$bascule_do$")
+        tree = parse_do_body(body)
     except Exception:  # PostgreSQL reports the PL/pgSQL error when the block runs
         return False
     return '"PLpgSQL_stmt_commit"' in tree or '"PLpgSQL_stmt_rollback"' in tree

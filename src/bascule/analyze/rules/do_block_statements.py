@@ -7,20 +7,7 @@ import json
 
 from bascule.analyze.facts import LOCK_NAMES, RANK, SHARE, parse, statement_facts
 from bascule.analyze.model import Rule
-
-_WRAP = "CREATE FUNCTION pg_temp.bascule_do() RETURNS void LANGUAGE plpgsql AS $bascule_do$"
-
-
-def _body(node: dict) -> tuple[str | None, str]:
-    body, lang = None, "plpgsql"
-    for a in node.get("args") or ():
-        d = a.get("DefElem") or {}
-        val = ((d.get("arg") or {}).get("String") or {}).get("sval")
-        if d.get("defname") == "as":
-            body = val
-        elif d.get("defname") == "language" and val:
-            lang = val.lower()
-    return body, lang
+from bascule.sql import do_body, parse_do_body
 
 
 def _statements(tree):
@@ -47,13 +34,11 @@ def _statements(tree):
 
 
 def check(s):
-    from pglast import parser
-
-    body, lang = _body(s.node)
+    body, lang = do_body(s.node)
     if not body or lang != "plpgsql" or "$bascule_do$" in body:
         return
     try:
-        tree = json.loads(parser.parse_plpgsql_json(_WRAP + body + "$bascule_do$"))
+        tree = json.loads(parse_do_body(body))
     except Exception:  # PostgreSQL reports a PL/pgSQL error when the block runs; nothing to check here
         return
     start = s.st.sql.find(body)
