@@ -497,7 +497,7 @@ def lint_units(units: list[LintUnit], opts: LintOptions | None = None) -> LintRe
         per_unit = [run.lint(u) for u in units]
     findings = [f for out, _ in per_unit for f in out]
     summaries = [s for _, s in per_unit if s is not None and s.report]
-    findings = apply_suppressions(findings, [u for u in units if u.report], registry.SUPPRESSION)
+    findings = apply_suppressions(findings, [u for u in units if u.report], registry.SUPPRESSION, opts)
     for f in findings:
         if f.code in opts.severity:
             f.severity = opts.severity[f.code]

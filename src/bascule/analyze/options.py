@@ -19,10 +19,10 @@ def _codes(values, where: str) -> frozenset:
         values = [v for v in values.replace(" ", "").split(",") if v]
     if not isinstance(values, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in values):
         raise ConfigError(f"{where} must be a list of rule codes or names")
-    bad = [v for v in values if v not in known]
+    bad = [v for v in values if v not in known and v.lower() not in known]
     if bad:
         raise ConfigError(f"{where}: unknown rule(s) {', '.join(bad)}", hint="see `bascule lint --list-rules`")
-    return frozenset(known[v].code for v in values)
+    return frozenset((known.get(v) or known[v.lower()]).code for v in values)
 
 
 def pg_version(value, where: str) -> int:

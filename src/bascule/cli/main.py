@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from bascule import __version__
-from bascule.errors import EXIT_FINDINGS, BasculeError
+from bascule.errors import EXIT_FINDINGS, BasculeError, ConfigError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -629,7 +629,8 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
     estimated time under the lock) and long-running transactions are reported; without, the
     analysis is static and says so.
 
-    Suppress a finding with a comment on or just above the statement (a reason is required):
+    Suppress a finding with a SQL comment (-- or /* */) on or just above the statement (a reason
+    is required):
 
     \b
         -- bascule:ignore B101 lookup table of 40 rows
@@ -652,19 +653,19 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
     if list_rules:
         _list_rules(registry.all_rules(), fmt)
         return
-    cfg = None
-    try:
-        cfg = obj.cfg
-    except BasculeError:
-        if lint_env or obj.env:
-            raise
+    cfg = _lint_config(obj, need=bool(lint_env or obj.env))
     opts = options.build(cfg.lint if cfg else None, pg=pg, runner=runner, disable=disable, only=only, enable=enable)
     opts.jobs = jobs
-    stdin_text = click.get_text_stream("stdin").read() if "-" in paths else None
+    _check_rule_selection(opts)
+    if list(paths).count("-") > 1:
+        raise ConfigError("- (stdin) is given more than once", hint="stdin can be read only once: give - once")
+    # bytes: text that is not UTF-8 is a finding (B502), as for a file
+    stdin_text = click.get_binary_stream("stdin").read() if "-" in paths else None
     units = inputs.collect(list(paths), default_folder=cfg.migrations_dir if cfg else None,
                            layout=cfg.layout if cfg else "auto", stdin_text=stdin_text)
-    if since:
-        inputs.mark_since(units, inputs.added_since(since, Path.cwd()))
+    added = inputs.added_since(since, list(paths) or [str(cfg.migrations_dir)]) if since else None
+    if added is not None:
+        inputs.mark_since(units, added)
     conn = None
     env_name, url = lint_env or obj.env, lint_url or obj.url
     if env_name or url:
@@ -680,8 +681,8 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
         if (fix or show_diff) and _lint_fix(units, result, opts, write=fix and not show_diff, recorded=recorded):
             units = inputs.collect(list(paths), default_folder=cfg.migrations_dir if cfg else None,
                                    layout=cfg.layout if cfg else "auto", stdin_text=stdin_text)
-            if since:
-                inputs.mark_since(units, inputs.added_since(since, Path.cwd()))
+            if added is not None:
+                inputs.mark_since(units, added)
             result = lint_units(units, opts)  # report what is left after the rewrite
     finally:
         if conn is not None:
@@ -700,6 +701,38 @@ def lint(obj: Ctx, paths, since, lint_env, lint_url, pg, fmt, fix, show_diff, ru
     sys.exit(result.exit_code())
 
 
+def _lint_config(obj: Ctx, need: bool):
+    """bascule.toml for lint. Plain .sql files lint without a project, so only a missing file is
+    fine (None; unless `need`: --env names one of its environments). A file that is there, or
+    named with --config, must be valid: a broken one is a configuration error (exit 2), never
+    silently replaced by the defaults."""
+    from bascule.config import find_config
+
+    if obj.config_path is None and not need and find_config() is None:
+        return None
+    return obj.cfg
+
+
+def _check_rule_selection(opts) -> None:
+    """Refuse rule settings that cannot be honoured, or that leave nothing to run."""
+    from bascule.analyze import rules as registry
+    from bascule.analyze.suppress import rules_run
+
+    why = {registry.SYNTAX.code: "a file PostgreSQL cannot parse (or that is not UTF-8) was not checked at all",
+           registry.INTERNAL.code: "a statement a rule failed on was not fully checked"}
+    always = set(why)
+    off = sorted(always & opts.disabled)
+    if off:
+        code = off[0]
+        raise ConfigError(f"{code} cannot be disabled or set to off: {why[code]}",
+                          hint=f"change its severity instead: [lint] severity = {{ {code} = \"warning\" }}")
+    if opts.enabled_only is not None and not rules_run(opts) and not opts.enabled_only & always:
+        raise ConfigError(f"no rule left to run: only {', '.join(sorted(opts.enabled_only))}, "
+                          f"disabled {', '.join(sorted(opts.disabled)) or 'none'}",
+                          hint="a rule named by --only (or [lint] only) runs unless it is also disabled; "
+                               "rules marked [--runner other] need --runner other")
+
+
 def _lint_connection(obj: Ctx, cfg, env_name, url):
     from bascule.config import resolve_target
     from bascule.targets.connect import connect
@@ -711,6 +744,9 @@ def _lint_connection(obj: Ctx, cfg, env_name, url):
 
 
 def _list_rules(rules, fmt: str) -> None:
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"--list-rules prints text or json, not {fmt}",
+                          hint="--format sarif lists every rule in tool.driver.rules of a lint report")
     if fmt == "json":
         _echo_json([{"code": r.code, "name": r.name, "severity": r.severity, "category": r.category,
                      "summary": r.summary, "fixable": r.fixable, "peers": list(r.peers),

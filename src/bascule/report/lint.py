@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 from bascule import __version__
 from bascule.analyze.engine import LintResult
@@ -135,13 +138,58 @@ def _rules_used(result: LintResult) -> dict:
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def _uri(path: str) -> str:
-    p = Path(path)
+STDIN = "<stdin>"
+
+
+@lru_cache(maxsize=64)
+def _git_top(folder: str) -> Path | None:
+    """The top level of the git work tree holding `folder` (symbolic links resolved, as git
+    prints it), or None outside one or without git."""
     try:
-        rel = p.resolve().relative_to(Path.cwd().resolve()) if p.is_absolute() else p
-    except ValueError:
-        rel = p
-    return str(rel).replace(os.sep, "/")
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top = os.fsdecode(out.stdout).strip()
+    return Path(os.path.realpath(top)) if out.returncode == 0 and top else None
+
+
+@lru_cache(maxsize=4096)
+def _repo_root(folder: Path) -> Path | None:
+    """git's top level for `folder`: git is asked once per folder holding a .git (a repository,
+    a worktree or a submodule), not once per migration folder."""
+    for d in (folder, *folder.parents):
+        if (d / ".git").exists():
+            return _git_top(str(d))
+    return None
+
+
+def report_path(path: str) -> str:
+    """A finding's file as GitHub and code scanning want it: relative to the root of the git
+    repository holding it (so a job working in backend/ still says backend/migrations/...);
+    outside a repository, relative to the current directory, else absolute. '/' separated."""
+    p = Path(path)
+    absolute = Path(os.path.realpath(p.parent if str(p.parent) else ".")) / p.name  # the file itself may be a link
+    top = _repo_root(absolute.parent)
+    for base in (top, Path(os.path.realpath(Path.cwd()))):
+        if base is None:
+            continue
+        try:
+            return absolute.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return absolute.as_posix()
+
+
+def _artifact(path: str) -> dict:
+    """A SARIF artifactLocation: a percent-encoded URI reference relative to the repository root
+    (an absolute file: URI outside any repository and the current directory); stdin has no URI,
+    only a description."""
+    if path == STDIN:
+        return {"description": {"text": "standard input (no file)"}}
+    rel = report_path(path)
+    if rel.startswith("/"):
+        return {"uri": Path(rel).as_uri()}
+    return {"uri": quote(rel, safe="/")}
 
 
 def render_sarif(result: LintResult, rules: list[Rule]) -> str:
@@ -164,7 +212,7 @@ def render_sarif(result: LintResult, rules: list[Rule]) -> str:
             "level": _SARIF_LEVEL[f.severity],
             "message": {"text": f.message + (f" ({'; '.join(f.notes)})" if f.notes else "")},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": _uri(f.path)},
+                "artifactLocation": _artifact(f.path),
                 "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
             }}],
         }
@@ -195,12 +243,14 @@ def _gh_escape(text: str, prop: bool = False) -> str:
 
 
 def render_github(result: LintResult) -> str:
-    """GitHub Actions workflow commands: one annotation per active finding."""
+    """GitHub Actions workflow commands: one annotation per active finding, its file relative to
+    the repository root (report_path)."""
     lines = []
     for f in result.active:
         cmd = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
-        props = (f"file={_gh_escape(_uri(f.path), True)},line={f.line},col={f.column},"
-                 f"title={_gh_escape(f'{f.code} {f.name}', True)}")
+        where = ("" if f.path == STDIN else  # stdin is no file of the repository: an annotation of the run
+                 f"file={_gh_escape(report_path(f.path), True)},line={f.line},col={f.column},")
+        props = f"{where}title={_gh_escape(f'{f.code} {f.name}', True)}"
         msg = f.message + (f" — {f.fix}" if f.fix else "")
         lines.append(f"::{cmd} {props}::{_gh_escape(msg)}")
     c = result.counts()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from bascule.errors import SourceError
@@ -15,6 +17,24 @@ from bascule.migration import Migration, Script, checksum, normalize_text
 from bascule.versions import version_key
 
 LAYOUTS = ("native", "diesel", "golang-migrate", "dbmate", "flyway", "prisma")
+
+
+# Inside `undecodable_files()`: path → UnicodeDecodeError of each file read_text could not decode.
+_UNDECODABLE: ContextVar[dict | None] = ContextVar("undecodable", default=None)
+
+
+@contextmanager
+def undecodable_files():
+    """Within this block a file that is not UTF-8 does not stop loading: read_text records it in
+    the dict this yields (path as str → UnicodeDecodeError) and returns its text decoded with
+    replacement characters. `bascule lint` uses it to report such a file as a finding and lint
+    the other migrations; every other command keeps refusing the file."""
+    bad: dict[str, UnicodeDecodeError] = {}
+    token = _UNDECODABLE.set(bad)
+    try:
+        yield bad
+    finally:
+        _UNDECODABLE.reset(token)
 
 
 def read_text(path: Path) -> str:
@@ -26,6 +46,10 @@ def read_text(path: Path) -> str:
     try:
         return normalize_text(raw)
     except UnicodeDecodeError as exc:
+        bad = _UNDECODABLE.get()
+        if bad is not None:
+            bad.setdefault(str(path), exc)
+            return normalize_text(raw.decode("utf-8", "replace"))
         raise SourceError(f"{path}: not valid UTF-8 (byte {exc.start})", hint="save migration files as UTF-8") from None
 
 
@@ -33,10 +57,12 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` atomically: a sibling temporary file, flushed, then renamed over the
     target, so a reader or a crash sees the old file or the new one, never half of one. An existing
     file keeps its permission bits; a new one gets the usual 0666 minus the umask. Line endings are
-    written as they are in `text`. Raises OSError (the temporary file removed)."""
+    written as they are in `text`. A symbolic link stays a link: the file it points to is what is
+    rewritten (through any chain of links). Raises OSError (the temporary file removed)."""
     import os
     import tempfile
 
+    path = Path(os.path.realpath(path))  # a link's target, in its own folder: the link is left as it is
     try:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:

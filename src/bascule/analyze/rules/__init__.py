@@ -147,6 +147,7 @@ def by_code() -> dict[str, Rule]:
     out = {}
     for r in all_rules():
         out[r.code] = r
+        out[r.code.lower()] = r  # codes in any case: b101 is B101
         out[r.name] = r
     return out
 
