@@ -81,9 +81,11 @@ ALTER TABLE {LONG} ADD UNIQUE (customer_id_of_the_order_with_long_name, id, amou
 
 
 # --------------------------------------------------------------------------- helpers
-def _fix(text: str, pg_version: int = 18, before=(SETUP,), **kw):
+def _fix(text: str, pg_version: int = 18, before=(SETUP,), *, layout=None, transaction="never", **kw):
+    """The rewrite of a migration that runs statement by statement (transaction = "never"), as the
+    tests below run it."""
     findings = lint_sql(text, path="m.sql", before=list(before), pg_version=pg_version, **kw).findings
-    return fix_text(text, "m.sql", findings, pg_version=pg_version), findings
+    return fix_text(text, "m.sql", findings, pg_version=pg_version, layout=layout, transaction=transaction), findings
 
 
 @pytest.fixture(scope="module", params=["18", "15"])
@@ -294,10 +296,10 @@ def test_untouched_text_is_byte_identical():
 
 def test_multi_statement_rewrite_keeps_indentation_and_line_endings():
     text = "BEGIN;\r\n    ALTER TABLE orders ADD CHECK (total > 0);\r\nCOMMIT;\r\n"
-    res, _ = _fix(text)
+    res, _ = _fix(text, layout="native", transaction="auto")
     assert res.fixed == ("BEGIN;\r\n    ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total > 0) NOT VALID;"
                          "\r\n    ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;\r\nCOMMIT;\r\n")
-    assert any('declare transaction = "never"' in n for n in res.notes)
+    assert any('declare transaction = "never" in its migration.toml' in n for n in res.notes)
 
 
 @pytest.mark.parametrize("text, why", [

@@ -19,7 +19,14 @@ index names included (an unnamed constraint gets the name PostgreSQL would have 
 
 The rewritten statements must not share one transaction (a VALIDATE in the transaction of its
 NOT VALID constraint keeps the strong lock to the end; CONCURRENTLY and the backfill's COMMIT
-are refused in a transaction block): `FixResult.needs_separate_transactions` says so.
+are refused in a transaction block): `FixResult.needs_separate_transactions` says so. Rewrites
+that need it are made only where the migration can run statement by statement: its layout can
+declare it (native, diesel, dbmate, Flyway), it already does (transaction = "never"), or bascule
+runs it so anyway (a statement in it refuses a transaction block: CONCURRENTLY, the backfill's
+DO block). golang-migrate, Prisma and plain files have no such switch: there B105/B106/B107 are
+left as written, with a note, unless the migration runs statement by statement anyway.
+Generated names avoid the names in use (`Names`: the file's, and with `names_before` the earlier
+migrations' and the live catalog's), as PostgreSQL's ChooseRelationName/ChooseConstraintName do.
 See docs/lint-fix.md.
 """
 
@@ -28,7 +35,9 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +58,9 @@ class FixResult:
     fixed: str  # the whole rewritten file text
     changes: list[dict] = field(default_factory=list)  # {"code", "codes", "line", "column", "before", "after"}
     needs_separate_transactions: bool = False
+    # a statement in the rewrite refuses a transaction block (CONCURRENTLY, a DO block that COMMITs):
+    # bascule runs the migration statement by statement whatever its layout declares
+    runs_alone: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -114,12 +126,11 @@ def _clip(name: bytes, limit: int) -> bytes:
     """pg_mbcliplen: at most `limit` bytes, never cutting a UTF-8 character."""
     if len(name) <= limit:
         return name
-    cut = name[:limit]
-    while cut and (cut[-1] & 0xC0) == 0x80:  # continuation bytes of a cut character
-        cut = cut[:-1]
-    if cut and cut[-1] >= 0xC0:  # a lead byte whose continuation was cut off
-        cut = cut[:-1]
-    return cut
+    # a continuation byte just past the cut: the character it belongs to straddles the cut, so it
+    # goes; a character that ends exactly at the cut stays whole
+    while limit > 0 and (name[limit] & 0xC0) == 0x80:
+        limit -= 1
+    return name[:limit]
 
 
 def make_object_name(name1: str, name2: str | None, label: str | None) -> str:
@@ -143,7 +154,7 @@ def make_object_name(name1: str, name2: str | None, label: str | None) -> str:
     return out.decode()
 
 
-def choose_name(name1: str, name2: str | None, label: str, taken: set[str]) -> str:
+def choose_name(name1: str, name2: str | None, label: str, taken: Container[str]) -> str:
     """ChooseConstraintName / ChooseRelationName: the first of label, label1, label2, ... whose
     name is not taken."""
     n, mod = 0, label
@@ -355,37 +366,346 @@ def _assemble(sql: str, spans: list[tuple[int, int]], edits: list[str | None]) -
     return "".join(out), tail
 
 
+# --------------------------------------------------------------------------- names in use
+_SERIAL = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
+_RELATION_OBJECTS = frozenset({"OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_SEQUENCE", "OBJECT_VIEW", "OBJECT_MATVIEW",
+                               "OBJECT_FOREIGN_TABLE", "OBJECT_TYPE"})
+_INDEX_BACKED = frozenset({"CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION"})
+
+
+class Names:
+    """The relation and constraint names in use, as the statements learned so far left them, with
+    the names PostgreSQL generated for unnamed objects (indexes, serial and identity sequences,
+    constraints), and, with a live catalog (analyze.live.LiveCatalog), the database's relations.
+
+    PostgreSQL names an unnamed index after the first free name among every relation of the
+    schema (tables, indexes, sequences, views, composite types: ChooseRelationName) and an
+    unnamed constraint after the first free name among the schema's constraints
+    (ChooseConstraintName); a constraint with an index (primary key, unique, exclusion) avoids
+    both. --fix writes the name out, so it must see the same names PostgreSQL will: give
+    fix_text the Names of every migration before the file (`names_before`). Names are bare
+    (schema dropped), like the analyzer's knowledge: a name used in another schema only makes
+    the rewrite pick the next number."""
+
+    def __init__(self, live=None, pg_version: int = NEWEST):
+        self.live = live
+        self.version = pg_version
+        self.relations: dict[str, str | None] = {}  # relation → the table owning it (index, sequence)
+        self.constraints: dict[str, str] = {}  # constraint → its table
+        self.with_index: set[str] = set()  # constraints whose index has their name
+        self.gone: set[str] = set()  # names dropped or renamed away (a live relation so named is gone)
+        self._ask_live = True  # False while replaying migrations the database may already have run
+
+    def copy(self) -> Names:
+        new = Names(self.live, self.version)
+        new.relations, new.constraints = dict(self.relations), dict(self.constraints)
+        new.with_index, new.gone = set(self.with_index), set(self.gone)
+        return new
+
+    # -- questions ---------------------------------------------------------------------------------
+    def has_relation(self, name: str, schema: str | None = None) -> bool:
+        if name in self.relations:
+            return True
+        if self.live is None or not self._ask_live or name in self.gone:
+            return False
+        return self.live.relkind(f"{schema}.{name}" if schema else name) is not None
+
+    def has_constraint(self, name: str, table: str | None = None, schema: str | None = None) -> bool:
+        if name in self.constraints:
+            return True
+        if self.live is None or not self._ask_live or name in self.gone or not table:
+            return False
+        return self.live.constraint_type(f"{schema}.{table}" if schema else table, name) is not None  # same table only
+
+    def taken(self, table: str, label: str, schema: str | None = None, also=()) -> _Taken:
+        """The names an object with this label must avoid (see choose_name)."""
+        relation = label not in ("check", "fkey", "not_null")
+        constraint = label not in ("idx", "seq")
+        return _Taken(self, table, schema, relation, constraint, also)
+
+    def choose(self, table: str, name2: str | None, label: str, schema: str | None = None) -> str:
+        return choose_name(table, name2, label, self.taken(table, label, schema))
+
+    # -- learning ------------------------------------------------------------------------------
+    def learn(self, tag: str, node: dict, live: bool = True) -> None:
+        """What one statement (its parse tree) does to the names in use. live=False: the names it
+        generates avoid only the names learned so far, not the live catalog's (replaying a
+        migration the database may have run: its own objects are in the catalog)."""
+        handler = getattr(self, "_" + tag, None)
+        if handler is not None and node:
+            self._ask_live = live
+            try:
+                handler(node)
+            finally:
+                self._ask_live = True
+
+    def learn_sql(self, sql: str) -> None:
+        """Every statement of `sql`; text that does not parse teaches nothing."""
+        from pglast import parser
+
+        try:
+            stmts = json.loads(parser.parse_sql_json(sql)).get("stmts") or ()
+        except Exception:  # noqa: BLE001 - a parse error: nothing to learn
+            return
+        for raw in stmts:
+            ((tag, node),) = (raw.get("stmt") or {"": {}}).items()
+            self.learn(tag, node)
+
+    def _add_relation(self, name: str | None, owner: str | None) -> None:
+        if name:
+            self.relations[name] = owner
+            self.gone.discard(name)
+
+    def _drop_relation(self, name: str) -> None:
+        self.relations.pop(name, None)
+        self.gone.add(name)
+        if name in self.constraints and name in self.with_index:  # an index takes its constraint along
+            self._drop_constraint(name)
+
+    def _add_constraint(self, name: str, table: str, index: bool) -> None:
+        self.constraints[name] = table
+        self.gone.discard(name)
+        if index:
+            self.with_index.add(name)
+            self._add_relation(name, table)
+
+    def _drop_constraint(self, name: str) -> None:
+        self.constraints.pop(name, None)
+        self.gone.add(name)
+        if name in self.with_index:
+            self.with_index.discard(name)
+            self.relations.pop(name, None)
+
+    def _CreateStmt(self, node: dict) -> None:
+        rel = node.get("relation") or {}
+        table = rel.get("relname")
+        if not table:
+            return
+        self._add_relation(table, None)
+        for elt in node.get("tableElts") or ():
+            if "ColumnDef" in elt:
+                self._column(table, rel.get("schemaname"), elt["ColumnDef"])
+            elif "Constraint" in elt:
+                self._constraint(table, rel.get("schemaname"), elt["Constraint"], [])
+
+    def _CreateForeignTableStmt(self, node: dict) -> None:
+        self._CreateStmt(node.get("base") or {})
+
+    def _CreateSeqStmt(self, node: dict) -> None:
+        self._add_relation((node.get("sequence") or {}).get("relname"), None)
+
+    def _ViewStmt(self, node: dict) -> None:
+        self._add_relation((node.get("view") or {}).get("relname"), None)
+
+    def _CreateTableAsStmt(self, node: dict) -> None:
+        self._add_relation(((node.get("into") or {}).get("rel") or {}).get("relname"), None)
+
+    def _CompositeTypeStmt(self, node: dict) -> None:
+        self._add_relation((node.get("typevar") or {}).get("relname"), None)
+
+    def _IndexStmt(self, node: dict) -> None:
+        rel = node.get("relation") or {}
+        table = rel.get("relname")
+        if not table:
+            return
+        name = node.get("idxname")
+        if not name:
+            try:
+                cols = _index_column_names(list(node.get("indexParams") or ())
+                                           + list(node.get("indexIncludingParams") or ()))
+            except _Unknown:
+                return
+            name = self.choose(table, _name_addition(cols), "idx", rel.get("schemaname"))
+        self._add_relation(name, table)
+
+    def _AlterTableStmt(self, node: dict) -> None:
+        rel = node.get("relation") or {}
+        table = rel.get("relname")
+        if not table or node.get("objtype") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+            return
+        schema = rel.get("schemaname")
+        for c in node.get("cmds") or ():
+            cmd = c.get("AlterTableCmd") or {}
+            sub, d = cmd.get("subtype"), cmd.get("def") or {}
+            if sub == "AT_AddColumn" and "ColumnDef" in d:
+                self._column(table, schema, d["ColumnDef"])
+            elif sub == "AT_AddConstraint" and "Constraint" in d:
+                self._constraint(table, schema, d["Constraint"], [])
+            elif sub == "AT_AddIdentity" and "Constraint" in d:
+                self._sequence(table, schema, cmd.get("name"), d["Constraint"])
+            elif sub == "AT_DropConstraint" and cmd.get("name"):
+                self._drop_constraint(cmd["name"])
+
+    def _RenameStmt(self, node: dict) -> None:
+        kind, new = node.get("renameType"), node.get("newname")
+        if not new:
+            return
+        if kind == "OBJECT_TABCONSTRAINT" and node.get("subname"):
+            old = node["subname"]
+            table = self.constraints.get(old) or (node.get("relation") or {}).get("relname") or ""
+            index = old in self.with_index
+            self._drop_constraint(old)
+            self._add_constraint(new, table, index)
+        elif kind in _RELATION_OBJECTS and (node.get("relation") or {}).get("relname"):
+            old = node["relation"]["relname"]
+            owner = self.relations.get(old)
+            if old in self.with_index:  # renaming a constraint's index renames the constraint
+                table = self.constraints.get(old, owner or "")
+                self._drop_constraint(old)
+                self._add_constraint(new, table, True)
+                return
+            self._drop_relation(old)
+            self._add_relation(new, owner)
+            if kind == "OBJECT_TABLE":
+                for name, of in list(self.relations.items()):
+                    if of == old:
+                        self.relations[name] = new
+                for name, of in list(self.constraints.items()):
+                    if of == old:
+                        self.constraints[name] = new
+
+    def _DropStmt(self, node: dict) -> None:
+        kind = node.get("removeType")
+        if kind not in _RELATION_OBJECTS:
+            return
+        for obj in node.get("objects") or ():
+            if "List" in obj:
+                names = names_of(obj["List"].get("items"))
+            elif "TypeName" in obj:
+                names = names_of(obj["TypeName"].get("names"))
+            else:
+                names = names_of([obj])
+            if not names:
+                continue
+            name = names[-1]
+            if kind in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+                for other, of in list(self.relations.items()):
+                    if of == name:
+                        self._drop_relation(other)
+                for other, of in list(self.constraints.items()):
+                    if of == name:
+                        self._drop_constraint(other)
+            self._drop_relation(name)
+
+    def _column(self, table: str, schema: str | None, cd: dict) -> None:
+        col = cd.get("colname")
+        typ = names_of((cd.get("typeName") or {}).get("names"))
+        if col and len(typ) == 1 and typ[0] in _SERIAL:
+            self._add_relation(self.choose(table, col, "seq", schema), table)
+        for c in cd.get("constraints") or ():
+            con = c.get("Constraint") or {}
+            if con.get("contype") == "CONSTR_IDENTITY":
+                self._sequence(table, schema, col, con)
+            elif col:
+                self._constraint(table, schema, con, [col])
+
+    def _sequence(self, table: str, schema: str | None, col: str | None, con: dict) -> None:
+        """The sequence of an identity column: SEQUENCE NAME, or <table>_<column>_seq."""
+        for o in con.get("options") or ():
+            de = o.get("DefElem") or {}
+            if de.get("defname") == "sequence_name":
+                named = names_of(((de.get("arg") or {}).get("List") or {}).get("items"))
+                if named:
+                    self._add_relation(named[-1], table)
+                    return
+        if col:
+            self._add_relation(self.choose(table, col, "seq", schema), table)
+
+    def _constraint(self, table: str, schema: str | None, con: dict, cols: list[str]) -> None:
+        """A constraint of a column (cols: that column) or of the table, named as PostgreSQL does."""
+        ct, name = con.get("contype"), con.get("conname")
+        if ct in _INDEX_BACKED:
+            if con.get("indexname"):  # USING INDEX: the index takes the constraint's name
+                index = con["indexname"]
+                name = name or index
+                if name != index:
+                    self._drop_relation(index)
+                self._add_constraint(name, table, True)
+                return
+            if not name:
+                if ct == "CONSTR_PRIMARY":
+                    name = self.choose(table, None, "pkey", schema)
+                elif ct == "CONSTR_UNIQUE":
+                    keys = (names_of(con.get("keys")) or cols) + names_of(con.get("including"))
+                    name = self.choose(table, _name_addition(keys), "key", schema)
+                else:
+                    elems = [((i.get("List") or {}).get("items") or [{}])[0] for i in con.get("exclusions") or ()]
+                    try:
+                        keys = _index_column_names(elems + list(con.get("including") or ()))
+                    except _Unknown:
+                        return
+                    name = self.choose(table, _name_addition(keys), "excl", schema)
+            self._add_constraint(name, table, True)
+        elif ct == "CONSTR_CHECK":
+            if not name:
+                ok, col = _check_name_column(con.get("raw_expr"))
+                if not ok:
+                    return
+                name = self.choose(table, col, "check", schema)
+            self._add_constraint(name, table, False)
+        elif ct == "CONSTR_FOREIGN":
+            name = name or self.choose(table, _name_addition(names_of(con.get("fk_attrs")) or cols), "fkey", schema)
+            self._add_constraint(name, table, False)
+        elif ct == "CONSTR_NOTNULL" and self.version >= 18:  # a constraint of its own from PostgreSQL 18
+            keys = names_of(con.get("keys")) or cols
+            name = name or self.choose(table, keys[0] if keys else None, "not_null", schema)
+            self._add_constraint(name, table, False)
+
+
+class _Taken:
+    """The names one generated name must avoid: `also` (chosen earlier in the same statement)
+    and the relations and/or constraints in use."""
+
+    def __init__(self, names: Names, table: str, schema: str | None, relation: bool, constraint: bool, also=()):
+        self.names, self.table, self.schema = names, table, schema
+        self.relation, self.constraint, self.also = relation, constraint, also
+
+    def __contains__(self, name: str) -> bool:
+        return (name in self.also or (self.relation and self.names.has_relation(name, self.schema))
+                or (self.constraint and self.names.has_constraint(name, self.table, self.schema)))
+
+
+def names_before(units, live=None, pg_version: int = NEWEST):
+    """(unit, Names in use before it) for each lint unit in order, for fix_text(..., names=names).
+    It is one Names object, which learns each unit's up script when the loop moves on: use it in
+    the loop body (Names.copy() to keep one)."""
+    from bascule.errors import SqlSyntaxError
+
+    names = Names(live, pg_version)
+    for u in units:
+        yield u, names
+        if getattr(u, "up", None) is None:
+            continue
+        try:
+            stmts = u.up.statements
+        except SqlSyntaxError:
+            continue
+        for st in stmts:
+            names.learn(st.kind, st.node or {}, live=False)
+
+
 # --------------------------------------------------------------------------- the rewrites
 class _File:
     """What the rewrites share while walking one file."""
 
-    def __init__(self, pg_version: int):
+    def __init__(self, pg_version: int, names: Names | None, one_transaction: str | None):
         from bascule.analyze.context import SchemaKnowledge
 
         self.version = pg_version
-        self.taken: set[str] = set()  # constraint and relation names used so far in the file
+        self.names = names.copy() if names is not None else Names(pg_version=pg_version)
+        self.names.version = pg_version
         self.known = SchemaKnowledge()
+        # why the migration runs as one transaction, when it does: then no rewrite that needs
+        # separate transactions is made
+        self.one_transaction = one_transaction
 
-    def learn(self, tag: str, node: dict) -> None:
+    def learn(self, tag: str, node: dict, rewritten: str | None = None) -> None:
+        """The file's statement, as written; its names as the rewrite (when there is one) makes them."""
         self.known.learn(tag, node)
-        if tag == "IndexStmt" and node.get("idxname"):
-            self.taken.add(node["idxname"])
-        elif tag in ("CreateStmt", "AlterTableStmt"):
-            if tag == "CreateStmt" and (node.get("relation") or {}).get("relname"):
-                self.taken.add(node["relation"]["relname"])
-            self._collect(node)
-
-    def _collect(self, n) -> None:
-        if isinstance(n, dict):
-            con = n.get("Constraint")
-            if con is not None and con.get("conname"):
-                self.taken.add(con["conname"])
-            for v in n.values():
-                if isinstance(v, (dict, list)):
-                    self._collect(v)
-        elif isinstance(n, list):
-            for v in n:
-                self._collect(v)
+        if rewritten is None:
+            self.names.learn(tag, node)
+        else:
+            self.names.learn_sql(rewritten)
 
 
 def _insert_after_token(sql: str, token: str, text: str) -> str:
@@ -406,8 +726,8 @@ def _fix_create_index(sql: str, node: dict, f: _File) -> list[_Part]:
         except _Unknown:
             cols = None
         if cols is not None:
-            name = choose_name(node["relation"]["relname"], _name_addition(cols), "idx", f.taken)
-            f.taken.add(name)
+            rel = node["relation"]
+            name = f.names.choose(rel["relname"], _name_addition(cols), "idx", rel.get("schemaname"))
             extra += " " + quote_ident(name)
     return [_Part(_insert_after_token(sql, "INDEX", extra), original=True)]
 
@@ -427,13 +747,18 @@ class _Alter:
     def __init__(self, node: dict, f: _File):
         self.rel = node["relation"]
         self.table = self.rel["relname"]
-        self.head = "ALTER TABLE " + ("IF EXISTS " if node.get("missing_ok") else "") + _relation(self.rel)
+        self.missing_ok = bool(node.get("missing_ok"))
+        self.head = "ALTER TABLE " + ("IF EXISTS " if self.missing_ok else "") + _relation(self.rel)
         self.f = f
         self.post: list[str] = []
+        self.chosen: set[str] = set()
 
     def name(self, name2: str | None, label: str) -> str:
-        name = choose_name(self.table, name2, label, self.f.taken)
-        self.f.taken.add(name)
+        """The name PostgreSQL gives an unnamed constraint: besides the names in use, those given to
+        the statement's earlier unnamed constraints."""
+        taken = self.f.names.taken(self.table, label, self.rel.get("schemaname"), self.chosen)
+        name = choose_name(self.table, name2, label, taken)
+        self.chosen.add(name)
         return name
 
     def not_null(self, col: str, inline: bool = False) -> str | None:
@@ -478,6 +803,8 @@ def _fix_alter(sql: str, node: dict, codes: set[str], f: _File) -> tuple[list[_P
     for i, c in enumerate(cmds):
         sub = c.get("subtype")
         d = c.get("def") or {}
+        if sub == "AT_AddConstraint" and (d.get("Constraint") or {}).get("conname"):
+            a.chosen.add(d["Constraint"]["conname"])  # taken for the unnamed constraints after it
         if sub == "AT_AddConstraint":
             con = d.get("Constraint") or {}
             ct = con.get("contype")
@@ -515,7 +842,7 @@ def _fix_alter(sql: str, node: dict, codes: set[str], f: _File) -> tuple[list[_P
             edits[i] = a.not_null(c["name"], inline=True)
             done["B107"] += 1
         elif sub == "AT_AddColumn" and "B112" in codes and i in b112_cols:
-            edits[i] = _add_column(a, c, sql)
+            edits[i] = _add_column(a, c, sql, spans[i])
             done["B112"] += 1
     if not done:
         raise _Skip("none of its subcommands has a shape --fix rewrites")
@@ -593,30 +920,56 @@ def _volatile_default(cmd: dict) -> bool:
 _B112_KEEP = {"CONSTR_DEFAULT", "CONSTR_NOTNULL", "CONSTR_NULL"}
 
 
-def _add_column(a: _Alter, cmd: dict, sql: str) -> str:
+def _add_column(a: _Alter, cmd: dict, sql: str, span: tuple[int, int]) -> str:
     """B112: ADD COLUMN without the default, SET DEFAULT (new rows), backfill existing rows in
-    short transactions, then NOT NULL the B107 way if the original had it."""
-    from pglast import ast, parse_sql
-    from pglast.stream import RawStream
-
+    short transactions, then NOT NULL the B107 way if the original had it. The column definition
+    and the default keep their text as written: only the DEFAULT and NOT NULL clauses move."""
     cd = cmd["def"]["ColumnDef"]
     cons = [c["Constraint"] for c in cd.get("constraints") or ()]
     other = {c.get("contype") for c in cons} - _B112_KEEP
     if other:
         raise _Skip("the new column has constraints besides DEFAULT and NOT NULL")
+    if cmd.get("missing_ok"):
+        raise _Skip("ADD COLUMN IF NOT EXISTS does nothing when the column exists, where the rewrite's SET DEFAULT "
+                    "and backfill would change the existing column and its rows; drop IF NOT EXISTS if the column "
+                    "cannot exist yet")
     if a.f.version < 12:
         raise _Skip("the NOT NULL step needs PostgreSQL 12+")
+    if a.f.version >= 18 and any(c.get("contype") == "CONSTR_NOTNULL" and c.get("conname") for c in cons):
+        raise _Skip("SET NOT NULL would not keep the NOT NULL constraint's name")
     col = cd["colname"]
-    # the Python AST (only here: deparsing the type and the default needs it)
-    tree = parse_sql(sql)[0].stmt
-    node = next(c.def_ for c in tree.cmds if isinstance(c.def_, ast.ColumnDef) and c.def_.colname == col)
-    default = next(c.raw_expr for c in node.constraints if c.contype.name == "CONSTR_DEFAULT")
-    node.constraints = tuple(c for c in node.constraints
-                             if c.contype.name not in ("CONSTR_DEFAULT", "CONSTR_NOTNULL")) or None
+    s, e = span
+    toks = [t for t in _tokens(sql) if t[2] not in _COMMENTS and s <= t[0] < e]
+    # the column's qualifiers (constraints, COLLATE), each from its first token to the next one's
+    quals = sorted([(_char_offset(sql, c.get("location", -1)), c) for c in cons]
+                   + ([(_char_offset(sql, cd["collClause"].get("location", -1)), None)] if cd.get("collClause") else []),
+                   key=lambda q: q[0])
+    starts = {t[0] for t in toks}
+    if any(q[0] not in starts for q in quals):
+        raise _Skip("its column definition could not be taken apart in the text")
+    cut: list[tuple[int, int]] = []
+    default = None
+    for k, (q, con) in enumerate(quals):
+        nxt = quals[k + 1][0] if k + 1 < len(quals) else e
+        own = [t for t in toks if q <= t[0] < nxt]
+        if con is None or con.get("contype") == "CONSTR_NULL":
+            continue
+        if con.get("contype") == "CONSTR_DEFAULT":
+            body = own[2:] if own[0][2] == "CONSTRAINT" else own
+            if len(body) < 2 or body[0][2] != "DEFAULT":
+                raise _Skip("its column definition could not be taken apart in the text")
+            default = sql[body[1][0]:own[-1][1]]
+        cut.append((q, own[-1][1]))
+    if default is None:
+        raise _Skip("its column definition could not be taken apart in the text")
+    text = sql[s:e]
+    for q, end in reversed(cut):  # each clause with the white space before it
+        while q > s and sql[q - 1].isspace():
+            q -= 1
+        text = text[:q - s] + text[end - s:]
     # the default is set by a later subcommand of the same ALTER TABLE: existing rows keep NULL
     # (no rewrite), rows inserted from then on get the default
-    text = ("ADD COLUMN " + ("IF NOT EXISTS " if cmd.get("missing_ok") else "") + RawStream()(node)
-            + f", ALTER COLUMN {quote_ident(col)} SET DEFAULT {RawStream()(default)}")
+    text += f", ALTER COLUMN {quote_ident(col)} SET DEFAULT {default}"
     a.post.append(_backfill(a, col))
     if any(c.get("contype") == "CONSTR_NOTNULL" for c in cons):
         a.not_null(col)
@@ -630,6 +983,9 @@ def _backfill(a: _Alter, col: str) -> str:
     a range before it was filled (they still hold NULL)."""
     rel = _relation(a.rel, only=False)
     q = quote_ident(col)
+    # ALTER TABLE IF EXISTS on no table did nothing: neither does the backfill
+    oid = f"to_regclass({_literal(rel)})" if a.missing_ok else f"{_literal(rel)}::regclass"
+    gone = f"  IF {oid} IS NULL THEN RETURN; END IF;\n" if a.missing_ok else ""
     if a.f.version >= 14:
         batch = BACKFILL_PAGES
         where = ("ctid >= format('(%s,0)', _bascule_page)::tid\n"
@@ -643,10 +999,10 @@ def _backfill(a: _Alter, col: str) -> str:
                  " AS _bascule_o))")
     body = (f"DECLARE\n"
             f"  _bascule_batch constant bigint := {batch};  -- heap pages per transaction\n"
-            f"  _bascule_pages constant bigint := pg_relation_size({_literal(rel)}::regclass)\n"
+            f"  _bascule_pages constant bigint := pg_relation_size({oid})\n"
             f"                                    / current_setting('block_size')::bigint;\n"
             f"  _bascule_page bigint := 0;\n"
-            f"BEGIN\n"
+            f"BEGIN\n{gone}"
             f"  WHILE _bascule_page < _bascule_pages LOOP\n"
             f"    UPDATE {rel} SET {q} = DEFAULT\n"
             f"     WHERE {where}\n"
@@ -712,9 +1068,106 @@ def _join(parts: list, nl: str, indent: str) -> str:
     return "".join(out)
 
 
-def fix_text(text: str, path: str, findings: list[Finding], pg_version: int = NEWEST) -> FixResult:
+# --------------------------------------------------------------------------- layouts and transactions
+# Layouts with a per-migration switch that makes bascule run a migration statement by statement;
+# the CLI writes it (sources.declare_non_transactional) when a rewrite needs it.
+SWITCHES = {"native": 'transaction = "never" in its migration.toml',
+            "diesel": "run_in_transaction = false in its metadata.toml",
+            "dbmate": "transaction:false on its -- migrate:up line",
+            "flyway": "executeInTransaction=false in its script config file (<script>.sql.conf)"}
+_NO_SWITCH = {"golang-migrate": "golang-migrate has", "prisma": "Prisma has", None: "a plain .sql file has"}
+GUESS = "guess"  # fix_text(layout=GUESS): work the layout out from the file's path and text
+_GOLANG = re.compile(r"^\d+_.*\.up\.sql$")
+_FLYWAY = re.compile(r"^(?:[VU]\d+(?:[._]\d+)*|R)__.*\.sql$")
+_DBMATE_UP = re.compile(r"(?m)^--[ \t]*migrate:up(?:\s|$)")
+
+
+def guess_layout(path: str, text: str) -> str | None:
+    """The source layout a migration file most likely belongs to, from its name (and for dbmate
+    its `-- migrate:up` line); None for a plain .sql file. Only the per-migration transaction
+    switch depends on it: callers that know the layout (a LintUnit's) pass it instead."""
+    p = Path(path)
+    if _DBMATE_UP.search(text):
+        return "dbmate"
+    if p.name == "up.sql":
+        from bascule.sources.diesel import is_diesel_name
+
+        return "diesel" if (p.parent / "metadata.toml").is_file() or is_diesel_name(p.parent.name) else "native"
+    if p.name == "migration.sql":
+        return "prisma"
+    if _GOLANG.match(p.name):
+        return "golang-migrate"
+    if _FLYWAY.match(p.name):
+        return "flyway"
+    return None
+
+
+def _one_transaction(layout: str | None, transaction: str) -> str | None:
+    """Why bascule runs the migration as one transaction whatever --fix writes (None: --fix can make
+    it run statement by statement, or it already does). An "auto" migration with a statement that
+    refuses a transaction block runs statement by statement: fix_text checks the rewrite for one."""
+    if transaction == "never" or layout in SWITCHES:
+        return None
+    return (f"bascule runs this migration as one transaction ({_NO_SWITCH.get(layout, 'its layout has')} no "
+            "per-migration setting to turn that off, and no statement in it refuses a transaction block)")
+
+
+def fix_text(text: str, path: str, findings: list[Finding], pg_version: int = NEWEST, *,
+             layout: str | None = GUESS, transaction: str = "auto", names: Names | None = None) -> FixResult:
     """Rewrite the statements of `text` (the file at `path`) that carry an active finding of a
-    fixable rule. `findings` are that file's lint findings (LintResult.findings)."""
+    fixable rule. `findings` are that file's lint findings (LintResult.findings).
+
+    layout, transaction: the migration's (LintUnit.layout, LintUnit.transaction; layout None for a
+    plain .sql file; GUESS works it out from the path). A rewrite that needs its statements to
+    commit separately (NOT VALID then VALIDATE, the batched backfill) is made only where the
+    migration can run statement by statement: transaction "never", a layout with a switch for it
+    (SWITCHES), or a migration that bascule runs statement by statement anyway because a statement
+    in it refuses a transaction block (CREATE INDEX CONCURRENTLY, ...). Otherwise the finding is
+    left with a note that says why.
+    names: the relation and constraint names in use before this file (names_before); without
+    them, names generated for unnamed indexes and constraints only avoid those of this file."""
+    if layout == GUESS:
+        layout = guess_layout(path, text)
+    result = _fix_pass(text, path, findings, pg_version, names, None)
+    if not result.changes:
+        return result
+    auto = _runs_alone(result.fixed, path)
+    alone = _one_transaction(layout, transaction)
+    if alone is not None and not auto:  # again, leaving what needs separate transactions as it is
+        result = _fix_pass(text, path, findings, pg_version, names, alone)
+        if not result.changes:
+            return result
+    result.needs_separate_transactions = True
+    result.runs_alone = auto
+    why = ("CONCURRENTLY and a COMMIT inside DO are refused in a transaction block, and a VALIDATE in the "
+           "transaction of its NOT VALID constraint keeps the strong lock to the end")
+    if auto:
+        how = ("bascule does on its own, as a statement in it refuses a transaction block (CONCURRENTLY, a DO "
+               "block that COMMITs); --fix declares it anyway where the layout has a place for it, so that any "
+               "tool that runs it knows (never declare transaction = \"always\")")
+    elif transaction == "never":
+        how = "it does (transaction = \"never\")"
+    else:
+        switch = SWITCHES.get(layout) or 'transaction = "never"'
+        how = f"declare {switch} for it (--fix does when it writes the file)"
+    result.notes.append(f"this migration must run statement by statement, not in one transaction ({why}): {how}")
+    return result
+
+
+def _runs_alone(text: str, path: str) -> bool:
+    """Whether the text holds a statement that refuses a transaction block (bascule then runs the
+    whole migration statement by statement)."""
+    from bascule.errors import SqlSyntaxError
+    from bascule.sql import split_statements
+
+    try:
+        return any(st.no_transaction for st in split_statements(text.lstrip("\ufeff"), path)[0])
+    except SqlSyntaxError:  # pragma: no cover - the rewrite always parses
+        return False
+
+
+def _fix_pass(text: str, path: str, findings: list[Finding], pg_version: int, names: Names | None,
+              one_transaction: str | None) -> FixResult:
     from bascule.errors import SqlSyntaxError
     from bascule.sql import split_statements
 
@@ -739,12 +1192,13 @@ def fix_text(text: str, path: str, findings: list[Finding], pg_version: int = NE
         wanted.setdefault(i, Counter())[fd.code] += 1
     starts = _line_starts(body)
     nl = "\r\n" if "\r\n" in body else "\n"
-    f = _File(pg_version)
+    f = _File(pg_version, names, one_transaction)
     pieces: list[str] = []
     pos = 0
     for i, st in enumerate(stmts):
         node = st.node or {}
         codes = wanted.get(i)
+        after = None
         if codes:
             start = starts[st.line - 1] + st.column - 1
             end = start + len(st.sql)
@@ -774,22 +1228,9 @@ def fix_text(text: str, path: str, findings: list[Finding], pg_version: int = NE
                         what = f"{n - done[code]} of {n} findings" if done[code] else "the finding"
                         result.notes.append(f"{path}:{st.line}: {code}: {what} not rewritten: a subcommand of a shape "
                                             "--fix does not rewrite (see docs/lint-fix.md)")
-        f.learn(st.kind, node)
+        f.learn(st.kind, node, after)
     pieces.append(body[pos:])
     result.fixed = text[:bom] + "".join(pieces)
-    if result.changes:
-        result.needs_separate_transactions = True
-        why = ("CONCURRENTLY and a COMMIT inside DO are refused in a transaction block, and a VALIDATE in the "
-               "transaction of its NOT VALID constraint keeps the strong lock to the end")
-        try:
-            auto = any(st.no_transaction for st in split_statements(result.fixed[bom:], path)[0])
-        except SqlSyntaxError:  # pragma: no cover - the rewrite always parses
-            auto = False
-        result.notes.append(
-            f"this migration must run statement by statement, not in one transaction ({why}): "
-            + ("bascule would on its own, as it contains CONCURRENTLY; --fix declares it anyway where the layout "
-               "has a place for it, so that any tool that runs it knows (never declare transaction = \"always\")"
-               if auto else "declare transaction = \"never\" for it"))
     return result
 
 
@@ -800,6 +1241,17 @@ def _rewrite(st, node: dict, codes: set[str], f: _File) -> tuple[list[_Part], Co
     if tag == "DropStmt" and "B102" in codes and node.get("removeType") == "OBJECT_INDEX" \
             and not node.get("concurrent"):
         return _fix_drop_index(st.sql, node), Counter({"B102": 1})
+    if tag == "AlterTableStmt" and f.one_transaction and codes & {"B105", "B106", "B107", "B112"}:
+        if "B112" in codes:
+            raise _Skip(f"{f.one_transaction}: the backfill must COMMIT between batches, which a DO block cannot "
+                        "do in a transaction, and one UPDATE of every row under ADD COLUMN's ACCESS EXCLUSIVE lock "
+                        "gains nothing over the original; split it by hand: ADD COLUMN without the default and "
+                        "SET DEFAULT here, the backfill in its own migration (or in batches outside the "
+                        "migrations), NOT NULL after it (see docs/lint-fix.md)")
+        raise _Skip(f"{f.one_transaction}: VALIDATE would run in the transaction that holds ADD CONSTRAINT's lock "
+                    "and gain nothing (B125); add the constraint NOT VALID here and VALIDATE it in a later "
+                    "migration (for SET NOT NULL: a CHECK (col IS NOT NULL) NOT VALID here; VALIDATE, SET NOT NULL "
+                    "and DROP the CHECK later)")
     if tag == "AlterTableStmt" and codes & {"B105", "B106", "B107", "B108", "B112"}:
         # locations in the statement's own parse (st.node's are offsets in the whole parsed chunk)
         from pglast import parser
@@ -809,4 +1261,5 @@ def _rewrite(st, node: dict, codes: set[str], f: _File) -> tuple[list[_Part], Co
     raise _Skip(f"--fix does not rewrite this kind of statement ({tag})")
 
 
-__all__ = ["FixResult", "fix_text", "FIXABLE", "make_object_name", "choose_name", "quote_ident"]
+__all__ = ["FixResult", "fix_text", "FIXABLE", "make_object_name", "choose_name", "quote_ident", "Names",
+           "names_before", "guess_layout", "GUESS", "SWITCHES"]

@@ -771,7 +771,7 @@ def _lint_fix(units, result, opts, write: bool, recorded: dict[str, str] | None 
     the report). With a connection (`recorded`), migrations the database already ran are left alone:
     a rewrite would change their checksum and `bascule up` would refuse them as modified. Returns
     whether any file was written."""
-    from bascule.analyze.fix import fix_text
+    from bascule.analyze.fix import fix_text, names_before
     from bascule.versions import version_key
 
     def ran(version: str | None) -> str | None:
@@ -790,7 +790,8 @@ def _lint_fix(units, result, opts, write: bool, recorded: dict[str, str] | None 
         if f.fixable and not f.suppressed:
             by_path.setdefault(f.path, []).append(f)
     wrote = False
-    for u in units:
+    # each migration with the relation and constraint names the earlier ones left (and the live ones)
+    for u, names in names_before(units, live=opts.live, pg_version=opts.pg_version):
         if u.up is None or u.path not in by_path:
             continue
         if u.path == "<stdin>":
@@ -805,7 +806,8 @@ def _lint_fix(units, result, opts, write: bool, recorded: dict[str, str] | None 
         path = Path(u.path)
         with path.open(encoding="utf-8", newline="") as fh:  # the whole file, line endings as they are
             text = fh.read()
-        res = fix_text(text, u.path, by_path[u.path], pg_version=opts.pg_version)
+        res = fix_text(text, u.path, by_path[u.path], pg_version=opts.pg_version, layout=u.layout,
+                       transaction=u.transaction, names=names)
         for note in res.notes:
             click.echo(f"note: {u.path}: {note}", err=True)
         if not res.changed:
@@ -825,7 +827,7 @@ def _lint_fix(units, result, opts, write: bool, recorded: dict[str, str] | None 
         except OSError as exc:
             raise SourceError(f"cannot write {exc.filename or path}: {exc.strerror or exc}",
                               hint="--diff prints the rewrite without writing any file") from None
-        if done is None:
+        if done is None and not res.runs_alone:
             click.echo(f"note: {u.path}: run this migration outside one transaction (the VALIDATE steps "
                        "must commit separately), in whatever way the tool that runs it allows", err=True)
         elif done:
