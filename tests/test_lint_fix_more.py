@@ -311,3 +311,13 @@ def test_volatile_default_keeps_the_column_text_as_written(dbs):
         fa, fb = fingerprint(a, ["public"]), fingerprint(b, ["public"])
         assert fa == fb, "\n".join(d.message for d in diff(fa, fb))
         assert b.execute("SELECT count(*) FROM events WHERE n IS NULL OR s IS NULL").fetchone()[0] == 0
+
+
+def test_lint_fix_command_avoids_names_of_earlier_migrations(tmp_path, dbs):
+    """Through `bascule lint --fix`: an index name an earlier migration took makes the rewrite use
+    the next one, as PostgreSQL would, and the fixed project applies with the same schema."""
+    files = {"001_base/up.sql": "CREATE TABLE users (id int, email text);\nCREATE INDEX users_email_idx ON users (id);\n",
+             "002_idx/up.sql": "CREATE INDEX ON users (email);\n"}
+    run, fixed = _fix_project(tmp_path, "native", files, dbs)
+    assert "CREATE INDEX CONCURRENTLY users_email_idx1 ON users (email);" in \
+        (fixed / "migrations" / "002_idx" / "up.sql").read_text(), run.stderr
