@@ -515,9 +515,7 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
                                                       if node.get("behavior") == "DROP_CASCADE" else "")
                 f.destroys.append(Effect(relkey(rv), why))
                 if rv.get("inh"):  # without ONLY: its partitions and inheritance children too
-                    kids = _ask(known, "children", relkey(rv)) or ()
-                    for child in kids:
-                        f.take(child, AE)
+                    kids = _take_children(f, known, relkey(rv), AE)
                     if kids and not _ask(known, "is_partitioned", relkey(rv)):
                         for child in kids:  # a partition's rows are the parent's; a child's are its own
                             f.destroys.append(Effect(child, f"TRUNCATE {relkey(rv)} (without ONLY) removes every "
@@ -537,9 +535,8 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
             f.take(rv, AE if full else SUE)
             if full and relkey(rv):
                 f.rewrites.append(Effect(relkey(rv), "VACUUM FULL"))
-            if relkey(rv) and _ask(known, "is_partitioned", relkey(rv)):  # it processes every partition
-                for child in _ask(known, "children", relkey(rv)) or ():
-                    f.take(child, AE if full else SUE)
+            if relkey(rv):  # a partitioned table: it processes every partition
+                _take_children(f, known, relkey(rv), AE if full else SUE, partitions_only=True)
     elif tag == "ClusterStmt":
         f.take(rel, AE)
         if node.get("indexname"):
@@ -562,9 +559,8 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
             f.index_builds.append(Effect(table, f"REINDEX {node.get('kind', '').removeprefix('REINDEX_OBJECT_')}"))
     elif tag == "CreateTrigStmt":
         f.take(rel, SRE)
-        if table and node.get("row") and _ask(known, "is_partitioned", table):  # cloned onto every partition
-            for child in _ask(known, "children", table) or ():
-                f.take(child, SRE)
+        if table and node.get("row"):  # cloned onto every partition
+            _take_children(f, known, table, SRE, partitions_only=True)
     elif tag in ("CreatePolicyStmt", "AlterPolicyStmt"):
         f.take(node.get("table"), AE)
     elif tag == "AlterObjectSchemaStmt" and rel:
@@ -592,8 +588,7 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
             rv = r.get("RangeVar") or {}
             f.take(rv, mode)
             if rv.get("inh") and relkey(rv):  # without ONLY: the partitions and inheritance children too
-                for child in _ask(known, "children", relkey(rv)) or ():
-                    f.take(child, mode)
+                _take_children(f, known, relkey(rv), mode)
     elif tag == "DropStmt":
         _drop(f, node, known)
     elif tag == "DropdbStmt":
@@ -624,9 +619,20 @@ def statement_facts(tag: str, node: dict, version: int = NEWEST, known: Knowledg
             f.additive = True
     if table and known is not None and (rel or {}).get("inh") and table in f.locks and _recurses(tag, node, table, known):
         # without ONLY, the statement does the same to every partition (and inheritance child)
-        for child in _ask(known, "children", table) or ():
-            f.take(child, f.locks[table])
+        _take_children(f, known, table, f.locks[table])
     return f
+
+
+def _take_children(f: StatementFacts, known: Knowledge | None, table: str, mode: str,
+                   partitions_only: bool = False) -> list[str]:
+    """The same lock on every partition and inheritance child of `table` (with partitions_only, only
+    when it is a partitioned table). Returns the children locked."""
+    if partitions_only and not _ask(known, "is_partitioned", table):
+        return []
+    kids = _ask(known, "children", table) or []
+    for child in kids:
+        f.take(child, mode)
+    return kids
 
 
 def _recurses(tag: str, node: dict, table: str, known: Knowledge) -> bool:
@@ -728,9 +734,8 @@ def _alter_table(f: StatementFacts, node: dict, table: str | None, version: int,
             if ct == "CONSTR_FOREIGN":  # its triggers on the referenced table (each partition of it) go too
                 target = _ask(known, "fk_target", table, col)
                 f.take(target, AE)
-                if target and _ask(known, "is_partitioned", target):
-                    for child in _ask(known, "children", target) or ():
-                        f.take(child, AE)
+                if target:
+                    _take_children(f, known, target, AE, partitions_only=True)
             elif ct in ("CONSTR_PRIMARY", "CONSTR_UNIQUE") and c.get("behavior") == "DROP_CASCADE":
                 for other in _ask(known, "referencing_tables", table) or ():
                     f.take(other, AE)
@@ -835,9 +840,8 @@ def _take_referenced(f: StatementFacts, pktable: dict | str | None, known: Knowl
     is partitioned (their action triggers)."""
     f.take(pktable, SRE)
     name = pktable if isinstance(pktable, str) else relkey(pktable)
-    if name and _ask(known, "is_partitioned", name):
-        for child in _ask(known, "children", name) or ():
-            f.take(child, SRE)
+    if name:
+        _take_children(f, known, name, SRE, partitions_only=True)
 
 
 # COMMENT ON these takes SHARE UPDATE EXCLUSIVE on the relation (on a constraint or trigger: ACCESS SHARE)
@@ -1007,10 +1011,11 @@ def _drop(f: StatementFacts, node: dict, known: Knowledge | None) -> None:
                     f.take(_ask(known, "default_partition", parent), AE)
                     # a foreign key that references the partitioned table depends on each partition: only
                     # CASCADE drops one, and then the whole foreign key goes (locking every partition)
-                    for other in (_ask(known, "referencing_tables", parent) or ()) if cascade else ():
+                    referencing = (_ask(known, "referencing_tables", parent) or []) if cascade else []
+                    if referencing:
+                        _take_children(f, known, parent, AE)  # the siblings lose the foreign key's triggers
+                    for other in referencing:
                         f.take(other, AE)
-                        for sibling in _ask(known, "children", parent) or ():
-                            f.take(sibling, AE)
                         f.breaking.append(Effect(other, f"DROP TABLE {n} CASCADE drops the foreign keys of {other} "
                                                         f"that reference {parent}: its rows are no longer checked"))
                 for other in _ask(known, "referenced_tables", n) or ():
