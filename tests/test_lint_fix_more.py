@@ -321,3 +321,54 @@ def test_lint_fix_command_avoids_names_of_earlier_migrations(tmp_path, dbs):
     run, fixed = _fix_project(tmp_path, "native", files, dbs)
     assert "CREATE INDEX CONCURRENTLY users_email_idx1 ON users (email);" in \
         (fixed / "migrations" / "002_idx" / "up.sql").read_text(), run.stderr
+
+
+def test_pending_migrations_avoid_the_live_names_and_each_other(tmp_path, dbs):
+    """The database holds users_email_idx (made outside the migrations) and has run none of them:
+    two pending migrations that each create an unnamed index get _idx1 and _idx2, as PostgreSQL
+    would name them, and the fixed project applies."""
+    with psycopg.connect(dbs[1], autocommit=True) as c:
+        c.execute(USERS + "CREATE INDEX users_email_idx ON users (id);")
+    files = {"001_a/up.sql": "CREATE INDEX ON users (email);\n", "002_b/up.sql": "CREATE INDEX ON users (email);\n"}
+    root = _write(tmp_path / "p", "native", files)
+    run = _bascule(root, "lint", "--fix", url=dbs[1])
+    texts = [(root / "migrations" / m / "up.sql").read_text() for m in ("001_a", "002_b")]
+    assert "users_email_idx1 ON" in texts[0] and "users_email_idx2 ON" in texts[1], run.stderr
+    up = _bascule(root, "up", url=dbs[1])
+    assert up.returncode == 0, up.stdout + up.stderr
+
+
+def test_constraint_names_of_other_tables_in_the_schema_are_taken(dbs):
+    """PostgreSQL names a new constraint to avoid every constraint of the schema: after users was
+    renamed (keeping users_id_check), a CHECK on the new users is users_id_check1. A constraint of a
+    table the migrations dropped is gone with it."""
+    from bascule.analyze.live import LiveCatalog
+
+    with psycopg.connect(dbs[0], autocommit=True) as c:
+        c.execute(USERS + "ALTER TABLE users ADD CHECK (id > 0); ALTER TABLE users RENAME TO old_users;"
+                  "CREATE TABLE gone (id int CHECK (id > 0));" + USERS)
+        text = "ALTER TABLE users ADD CHECK (id > 0);\n"
+        findings = lint_sql(text, path="m.sql", before=[USERS]).findings
+        live = LiveCatalog(c, probe=False)
+        res = fix_text(text, "m.sql", findings, transaction="never", names=Names(live))
+        assert "users_id_check1" in res.fixed, res.fixed
+        for st in split_statements(res.fixed)[0]:
+            c.execute(st.sql)
+        assert c.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'users_id_check1'").fetchone()[0] == 1
+        names = Names(live)
+        assert names.choose("gone", "id", "check") == "gone_id_check1"
+        names.learn_sql("DROP TABLE gone")
+        assert names.choose("gone", "id", "check") == "gone_id_check"
+
+
+def test_one_transaction_note_keeps_each_statements_own_reason(tmp_path, dbs):
+    """golang-migrate: SET NOT NULL is left for the transaction's reason, and ADD COLUMN IF NOT
+    EXISTS for its own (the column may exist), not for the backfill's."""
+    unsafe = ("ALTER TABLE users ALTER email SET NOT NULL;\n"
+              "ALTER TABLE users ADD COLUMN IF NOT EXISTS u uuid NOT NULL DEFAULT gen_random_uuid();\n")
+    files = {"1_base.up.sql": USERS, "1_base.down.sql": "DROP TABLE users;\n",
+             "2_unsafe.up.sql": unsafe, "2_unsafe.down.sql": "SELECT 1;\n"}
+    run, fixed = _fix_project(tmp_path, "golang-migrate", files, dbs)
+    notes = [n for n in run.stderr.splitlines() if "not rewritten" in n]
+    assert any("B107" in n and "one transaction" in n for n in notes), run.stderr
+    assert any("B112" in n and "IF NOT EXISTS" in n for n in notes), run.stderr

@@ -41,7 +41,7 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bascule.analyze.facts import NEWEST, names_of, volatile
+from bascule.analyze.facts import NEWEST, SERIAL, bare, dropped_names, names_of, volatile
 from bascule.analyze.model import Finding
 
 FIXABLE = frozenset({"B101", "B102", "B105", "B106", "B107", "B108", "B112"})
@@ -367,7 +367,6 @@ def _assemble(sql: str, spans: list[tuple[int, int]], edits: list[str | None]) -
 
 
 # --------------------------------------------------------------------------- names in use
-_SERIAL = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
 _RELATION_OBJECTS = frozenset({"OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_SEQUENCE", "OBJECT_VIEW", "OBJECT_MATVIEW",
                                "OBJECT_FOREIGN_TABLE", "OBJECT_TYPE"})
 _INDEX_BACKED = frozenset({"CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION"})
@@ -394,12 +393,13 @@ class Names:
         self.constraints: dict[str, str] = {}  # constraint → its table
         self.with_index: set[str] = set()  # constraints whose index has their name
         self.gone: set[str] = set()  # names dropped or renamed away (a live relation so named is gone)
+        self.dropped_tables: set[str] = set()  # tables dropped: their live indexes and constraints went too
         self._ask_live = True  # False while replaying migrations the database may already have run
 
     def copy(self) -> Names:
         new = Names(self.live, self.version)
         new.relations, new.constraints = dict(self.relations), dict(self.constraints)
-        new.with_index, new.gone = set(self.with_index), set(self.gone)
+        new.with_index, new.gone, new.dropped_tables = set(self.with_index), set(self.gone), set(self.dropped_tables)
         return new
 
     # -- questions ---------------------------------------------------------------------------------
@@ -408,14 +408,16 @@ class Names:
             return True
         if self.live is None or not self._ask_live or name in self.gone:
             return False
-        return self.live.relkind(f"{schema}.{name}" if schema else name) is not None
+        found = self.live.relation_owner(name, schema)
+        return found is not None and found[1] not in self.dropped_tables
 
     def has_constraint(self, name: str, table: str | None = None, schema: str | None = None) -> bool:
         if name in self.constraints:
             return True
-        if self.live is None or not self._ask_live or name in self.gone or not table:
+        if self.live is None or not self._ask_live or name in self.gone:
             return False
-        return self.live.constraint_type(f"{schema}.{table}" if schema else table, name) is not None  # same table only
+        owner = self.live.constraint_owner(name, schema)  # PostgreSQL avoids the whole schema's names
+        return owner is not None and owner not in self.dropped_tables
 
     def taken(self, table: str, label: str, schema: str | None = None, also=()) -> _Taken:
         """The names an object with this label must avoid (see choose_name)."""
@@ -568,17 +570,9 @@ class Names:
         kind = node.get("removeType")
         if kind not in _RELATION_OBJECTS:
             return
-        for obj in node.get("objects") or ():
-            if "List" in obj:
-                names = names_of(obj["List"].get("items"))
-            elif "TypeName" in obj:
-                names = names_of(obj["TypeName"].get("names"))
-            else:
-                names = names_of([obj])
-            if not names:
-                continue
-            name = names[-1]
+        for name in (bare(n) for n in dropped_names(node)):
             if kind in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+                self.dropped_tables.add(name)
                 for other, of in list(self.relations.items()):
                     if of == name:
                         self._drop_relation(other)
@@ -590,7 +584,7 @@ class Names:
     def _column(self, table: str, schema: str | None, cd: dict) -> None:
         col = cd.get("colname")
         typ = names_of((cd.get("typeName") or {}).get("names"))
-        if col and len(typ) == 1 and typ[0] in _SERIAL:
+        if col and len(typ) == 1 and typ[0] in SERIAL:
             self._add_relation(self.choose(table, col, "seq", schema), table)
         for c in cd.get("constraints") or ():
             con = c.get("Constraint") or {}
@@ -665,10 +659,13 @@ class _Taken:
                 or (self.constraint and self.names.has_constraint(name, self.table, self.schema)))
 
 
-def names_before(units, live=None, pg_version: int = NEWEST):
+def names_before(units, live=None, pg_version: int = NEWEST, applied=None):
     """(unit, Names in use before it) for each lint unit in order, for fix_text(..., names=names).
     It is one Names object, which learns each unit's up script when the loop moves on: use it in
-    the loop body (Names.copy() to keep one)."""
+    the loop body (Names.copy() to keep one). `applied(unit)`: whether the live database ran the
+    unit already; its objects are then in the catalog, so its names are learned without asking it
+    (they would count twice). A unit still to run avoids the catalog's names, as its rewrite does.
+    Without `applied`, every unit is taken as run."""
     from bascule.errors import SqlSyntaxError
 
     names = Names(live, pg_version)
@@ -680,8 +677,9 @@ def names_before(units, live=None, pg_version: int = NEWEST):
             stmts = u.up.statements
         except SqlSyntaxError:
             continue
+        pending = live is not None and applied is not None and not applied(u)
         for st in stmts:
-            names.learn(st.kind, st.node or {}, live=False)
+            names.learn(st.kind, st.node or {}, live=pending)
 
 
 # --------------------------------------------------------------------------- the rewrites
@@ -1241,13 +1239,8 @@ def _rewrite(st, node: dict, codes: set[str], f: _File) -> tuple[list[_Part], Co
     if tag == "DropStmt" and "B102" in codes and node.get("removeType") == "OBJECT_INDEX" \
             and not node.get("concurrent"):
         return _fix_drop_index(st.sql, node), Counter({"B102": 1})
-    if tag == "AlterTableStmt" and f.one_transaction and codes & {"B105", "B106", "B107", "B112"}:
-        if "B112" in codes:
-            raise _Skip(f"{f.one_transaction}: the backfill must COMMIT between batches, which a DO block cannot "
-                        "do in a transaction, and one UPDATE of every row under ADD COLUMN's ACCESS EXCLUSIVE lock "
-                        "gains nothing over the original; split it by hand: ADD COLUMN without the default and "
-                        "SET DEFAULT here, the backfill in its own migration (or in batches outside the "
-                        "migrations), NOT NULL after it (see docs/lint-fix.md)")
+    if tag == "AlterTableStmt" and f.one_transaction and codes & {"B105", "B106", "B107"}:
+        # (a B112 rewrite makes the migration run statement by statement: there is no second pass for it)
         raise _Skip(f"{f.one_transaction}: VALIDATE would run in the transaction that holds ADD CONSTRAINT's lock "
                     "and gain nothing (B125); add the constraint NOT VALID here and VALIDATE it in a later "
                     "migration (for SET NOT NULL: a CHECK (col IS NOT NULL) NOT VALID here; VALIDATE, SET NOT NULL "

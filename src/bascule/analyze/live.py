@@ -99,6 +99,7 @@ class LiveCatalog:
         self._index_shapes: dict[str, dict[str, tuple[tuple, str, bool]]] = {}
         self._children: dict[str, list[str]] = {}
         self._relkinds: dict[str, str | None] = {}
+        self._names: dict[tuple, object] = {}  # relation and constraint names --fix asks about
         self.version = conn.info.server_version
         self.rates = dict(DEFAULT_RATES)
         self.probed = False
@@ -238,6 +239,32 @@ class LiveCatalog:
             row = self._one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (_regtext(table),))
             self._relkinds[table] = str(row[0]) if row else None
         return self._relkinds[table]
+
+    # the schema a name is looked up in: the one given, else the first of the search path
+    _NAMESPACE = ("(CASE WHEN %(s)s::text IS NULL THEN (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) "
+                  "ELSE (SELECT oid FROM pg_namespace WHERE nspname = %(s)s) END)")
+
+    def relation_owner(self, name: str, schema: str | None = None) -> tuple[str, str | None] | None:
+        """(relkind, the table an index belongs to or None) of the relation `name` in the schema, or
+        None when there is none: the names PostgreSQL avoids when it names an index."""
+        key = ("rel", name, schema)
+        if key not in self._names:
+            row = self._one("SELECT c.relkind, t.relname FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid "
+                            "LEFT JOIN pg_class t ON t.oid = i.indrelid "
+                            f"WHERE c.relname = %(n)s AND c.relnamespace = {self._NAMESPACE}", {"n": name, "s": schema})
+            self._names[key] = (str(row[0]), row[1]) if row else None
+        return self._names[key]
+
+    def constraint_owner(self, name: str, schema: str | None = None) -> str | None:
+        """The table of a constraint called `name` in the schema (any table: PostgreSQL names a new
+        constraint to avoid them all), or None."""
+        key = ("con", name, schema)
+        if key not in self._names:
+            row = self._one("SELECT t.relname FROM pg_constraint k LEFT JOIN pg_class t ON t.oid = k.conrelid "
+                            f"WHERE k.conname = %(n)s AND k.connamespace = {self._NAMESPACE} LIMIT 1",
+                            {"n": name, "s": schema})
+            self._names[key] = (row[0] or "") if row else None
+        return self._names[key]
 
     def partition_parent(self, table: str) -> str | None:
         row = self._one("SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "

@@ -791,7 +791,8 @@ def _lint_fix(units, result, opts, write: bool, recorded: dict[str, str] | None 
             by_path.setdefault(f.path, []).append(f)
     wrote = False
     # each migration with the relation and constraint names the earlier ones left (and the live ones)
-    for u, names in names_before(units, live=opts.live, pg_version=opts.pg_version):
+    for u, names in names_before(units, live=opts.live, pg_version=opts.pg_version,
+                                 applied=lambda unit: ran(unit.version) is not None):
         if u.up is None or u.path not in by_path:
             continue
         if u.path == "<stdin>":
