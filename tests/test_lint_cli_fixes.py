@@ -227,6 +227,35 @@ def test_github_and_sarif_paths_are_relative_to_the_repository_root(tmp_path):
     assert "file=" not in lint(tmp_path, "--format", "github", "-", input=INDEX.encode(), check=1).stdout
 
 
+def test_sarif_uri_of_a_file_name_that_is_not_utf8(tmp_path):
+    """A file name that is not UTF-8 keeps its bytes, percent-encoded (it crashed the report)."""
+    name = os.fsdecode(b"caf\xe9.sql")
+    (tmp_path / name).write_text(INDEX)
+    doc = json.loads(lint(tmp_path, "--format", "sarif", name, check=1).stdout)
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in doc["runs"][0]["results"] for loc in r["locations"]}
+    assert uris == {"caf%E9.sql"}
+
+
+def test_git_is_asked_once_per_repository_not_per_file(tmp_path, monkeypatch):
+    """--since with many files (as a pre-commit hook passes them): one `rev-parse --show-toplevel`
+    for the repository, not one per file."""
+    from bascule.analyze import inputs
+
+    root = tmp_path / "repo"
+    project(root, {f"{i:03d}_m": INDEX for i in range(40)})
+    git(root, "init", "-q", "-b", "main")
+    git(root, "commit", "-q", "--allow-empty", "-m", "start")
+    calls = []
+    real = inputs._git
+    monkeypatch.setattr(inputs, "_git", lambda args, cwd: calls.append(args) or real(args, cwd))
+    inputs._top_level.cache_clear()
+    files = [str(p) for p in sorted((root / "migrations").glob("*/up.sql"))]
+    added = inputs.added_since("HEAD", files)
+    assert {str(p) for p in added} >= {str(Path(f).resolve()) for f in files}
+    assert sum(1 for a in calls if a[:2] == ["rev-parse", "--show-toplevel"]) == 1
+
+
 # ----------------------------------------------------------------------------- 9. usage errors
 
 def test_usage_that_cannot_be_honoured_is_refused(tmp_path):

@@ -82,23 +82,31 @@ def _syntax_error(exc: Exception, text: str, offset_base: int, path: str, first_
     return SqlSyntaxError(message, path, line, col, hint="fix the SQL; bascule parses with PostgreSQL's own parser")
 
 
-def _find_copy_from_stdin(text: str) -> tuple[int, int] | None:
-    """Return (start, end) of the first `COPY ... FROM STDIN ... ;` statement, where end is the
-    offset just past its semicolon, or None. Uses the lexer only: enough to see statement
-    boundaries before the data, which the lexer cannot read."""
+def scan_prefix(text: str) -> list | None:
+    """PostgreSQL's tokens of `text` (pglast scan: character offsets); when the text does not scan
+    to its end (an unterminated quote or comment), the tokens of the longest prefix before the
+    error. None when not even a prefix scans."""
     from pglast import parser
 
     limit = len(text)
-    tokens = None
-    while tokens is None:
+    while True:
         try:
-            tokens = parser.scan(text[:limit])
-        except parser.ParseError as exc:  # data lines may hold unterminated quotes
+            return parser.scan(text[:limit])
+        except parser.ParseError as exc:
             new_limit = _fix_error_offset(text[:limit], _error_offset(exc), exc.args[0] if exc.args else "",
                                           _rerun(parser.scan))
             if new_limit >= limit or new_limit <= 0:
                 return None
             limit = new_limit
+
+
+def _find_copy_from_stdin(text: str) -> tuple[int, int] | None:
+    """Return (start, end) of the first `COPY ... FROM STDIN ... ;` statement, where end is the
+    offset just past its semicolon, or None. Uses the lexer only: enough to see statement
+    boundaries before the data, which the lexer cannot read."""
+    tokens = scan_prefix(text)  # data lines may hold unterminated quotes
+    if tokens is None:
+        return None
     at_start = True
     copy_start = None
     saw_from_stdin = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 from bascule.analyze.engine import LintUnit
@@ -104,10 +105,14 @@ def _git(args: list[str], cwd: Path) -> str:
     """Run git in `cwd`; its output as text (names that are not UTF-8 kept as surrogates, so they
     still match the file names Python reads from the folder)."""
     try:
-        out = subprocess.run(["git", "-c", "core.quotePath=false", *args], cwd=cwd, capture_output=True, timeout=60,
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=60,
                              env={**os.environ, "LC_ALL": "C"})  # messages in English: "not a git repository"
-    except FileNotFoundError:
-        raise ConfigError("--since needs git, which is not installed") from None
+    except FileNotFoundError as exc:
+        if exc.filename == "git":
+            raise ConfigError("--since needs git, which is not installed") from None
+        raise ConfigError(f"cannot run git in {cwd}: {exc.strerror}") from None
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ConfigError(f"git {' '.join(args)} (in {cwd}) failed: {exc}") from None
     if out.returncode != 0:
         err = out.stderr.decode("utf-8", "replace").strip()
         raise ConfigError(f"git {' '.join(args)} (in {cwd}): {err or 'failed'}")
@@ -115,7 +120,17 @@ def _git(args: list[str], cwd: Path) -> str:
 
 
 def repository(folder: Path) -> Path | None:
-    """The top level of the git work tree holding `folder`; None when it is in none."""
+    """The top level of the git work tree holding `folder`; None when it is in none. git is asked
+    once per folder that holds a .git (a repository, worktree or submodule), not once per
+    migration folder or linted file."""
+    for d in (folder, *folder.parents):
+        if (d / ".git").exists():
+            return _top_level(d)
+    return None
+
+
+@lru_cache(maxsize=256)
+def _top_level(folder: Path) -> Path | None:
     try:
         return Path(_git(["rev-parse", "--show-toplevel"], folder).strip())
     except ConfigError as exc:
@@ -137,8 +152,7 @@ def added_since(ref: str, paths: list[str]) -> set[Path]:
     for raw in paths:
         if raw == "-":
             continue
-        folder = _folder_of(raw)
-        top = repository(folder)
+        top = repository(_folder_of(raw))
         if top is None:
             raise ConfigError(f"--since: {raw} is not in a git repository",
                               hint="--since compares with a commit of the repository holding the migrations: "

@@ -39,16 +39,9 @@ def _tokens(text: str) -> list:
     """PostgreSQL's tokens of `text` (character offsets, end inclusive). Text that does not scan
     (an unterminated string or comment: the file is a syntax error anyway) gives the tokens
     before the error."""
-    from pglast.parser import ParseError, scan
+    from bascule.sql import scan_prefix
 
-    end = len(text)
-    while end > 0:
-        try:
-            return scan(text[:end])
-        except ParseError as exc:
-            loc = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-            end = min(loc, end - 1)
-    return []
+    return scan_prefix(text) or []
 
 
 def _body(token_text: str) -> str:
@@ -82,19 +75,19 @@ def parse(text: str, path: str, first_line: int = 1) -> list[Suppression]:
         line = line_of(tok.start)
         target = None
         if not m.group("file"):
-            before = next((t for t in reversed(tokens[:k]) if t.name not in _COMMENTS), None)
+            before = next((tokens[j] for j in range(k - 1, -1, -1) if tokens[j].name not in _COMMENTS), None)
             if before is not None and line_of(before.end) == line:  # SQL on the comment's line
                 target = first_line + line
             else:  # the statement that starts after it
-                after = next((t for t in tokens[k + 1:] if t.name not in _COMMENTS), None)
+                after = next((tokens[j] for j in range(k + 1, len(tokens)) if tokens[j].name not in _COMMENTS), None)
                 target = first_line + (line_of(after.start) if after is not None else len(starts))
         out.append(Suppression(path, first_line + line, target, codes, reason))
     return out
 
 
 def _canonical(known: dict, name: str):
-    """The rule a suppression names: a code in any case, or a name."""
-    return known.get(name) or known.get(name.upper()) or known.get(name.lower())
+    """The rule a suppression names: a code in any case, or a name (rules.by_code holds both)."""
+    return known.get(name) or known.get(name.lower())
 
 
 def rules_run(opts) -> frozenset:
@@ -115,13 +108,9 @@ def rules_run(opts) -> frozenset:
     return frozenset(ran)
 
 
-def apply_suppressions(findings: list[Finding], units, rules: dict, opts=None) -> list[Finding]:
+def apply_suppressions(findings: list[Finding], units, rules: dict, opts) -> list[Finding]:
     from bascule.analyze.rules import INTERNAL, SYNTAX, by_code
 
-    known = by_code()
-    # without options: every rule counts as run, every check is on
-    ran = rules_run(opts) | {SYNTAX.code, INTERNAL.code} if opts is not None else None
-    report = {c: ran is None or c in ran for c in SUPPRESSION_CODES}
     sups: list[Suppression] = []
     for u in units:
         for script in (u.up, u.down):
@@ -129,6 +118,9 @@ def apply_suppressions(findings: list[Finding], units, rules: dict, opts=None) -
                 sups += parse(script.text, str(script.path), script.first_line)
     if not sups:
         return findings
+    known = by_code()
+    ran = rules_run(opts) | {SYNTAX.code, INTERNAL.code}
+    report = {c: c in ran for c in SUPPRESSION_CODES}
     by_path: dict[str, list[Suppression]] = {}
     extra: list[Finding] = []
     for sp in sups:
@@ -163,7 +155,7 @@ def apply_suppressions(findings: list[Finding], units, rules: dict, opts=None) -
         for sps in by_path.values():
             for sp in sps:
                 for code in sp.codes:
-                    if code not in sp.used and (ran is None or code in ran):  # a rule that did not run found nothing
+                    if code not in sp.used and code in ran:  # a rule that did not run found nothing
                         extra.append(Finding(r.code, r.name, r.severity, f"bascule:ignore {code} suppresses nothing",
                                              sp.path, sp.line, 1, r.category, r.why, r.fix))
     return findings + extra

@@ -772,6 +772,7 @@ def _lint_fix(units, result, opts, write: bool, recorded: dict[str, str] | None 
     a rewrite would change their checksum and `bascule up` would refuse them as modified. Returns
     whether any file was written."""
     from bascule.analyze.fix import fix_text, names_before
+    from bascule.analyze.inputs import STDIN
     from bascule.versions import version_key
 
     def ran(version: str | None) -> str | None:
@@ -795,7 +796,7 @@ def _lint_fix(units, result, opts, write: bool, recorded: dict[str, str] | None 
                                  applied=lambda unit: ran(unit.version) is not None):
         if u.up is None or u.path not in by_path:
             continue
-        if u.path == "<stdin>":
+        if u.path == STDIN:
             click.echo("note: stdin cannot be fixed in place; lint a file to use --fix", err=True)
             continue
         status = ran(u.version)

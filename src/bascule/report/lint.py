@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +14,7 @@ from urllib.parse import quote
 from bascule import __version__
 from bascule.analyze.engine import LintResult
 from bascule.analyze.facts import LOCK_NAMES
+from bascule.analyze.inputs import STDIN
 from bascule.analyze.model import Finding, Rule
 
 
@@ -138,31 +138,20 @@ def _rules_used(result: LintResult) -> dict:
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
-STDIN = "<stdin>"
+def _repo_root(folder: Path) -> Path | None:
+    """The top level of the git repository holding `folder` (symbolic links resolved), or None
+    outside one or when git cannot tell."""
+    from bascule.analyze.inputs import repository
+    from bascule.errors import ConfigError
 
-
-@lru_cache(maxsize=64)
-def _git_top(folder: str) -> Path | None:
-    """The top level of the git work tree holding `folder` (symbolic links resolved, as git
-    prints it), or None outside one or without git."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
+        top = repository(folder)
+    except ConfigError:  # no git, or git failed: report paths without a repository
         return None
-    top = os.fsdecode(out.stdout).strip()
-    return Path(os.path.realpath(top)) if out.returncode == 0 and top else None
+    return Path(os.path.realpath(top)) if top is not None else None
 
 
 @lru_cache(maxsize=4096)
-def _repo_root(folder: Path) -> Path | None:
-    """git's top level for `folder`: git is asked once per folder holding a .git (a repository,
-    a worktree or a submodule), not once per migration folder."""
-    for d in (folder, *folder.parents):
-        if (d / ".git").exists():
-            return _git_top(str(d))
-    return None
-
-
 def report_path(path: str) -> str:
     """A finding's file as GitHub and code scanning want it: relative to the root of the git
     repository holding it (so a job working in backend/ still says backend/migrations/...);
@@ -189,7 +178,7 @@ def _artifact(path: str) -> dict:
     rel = report_path(path)
     if rel.startswith("/"):
         return {"uri": Path(rel).as_uri()}
-    return {"uri": quote(rel, safe="/")}
+    return {"uri": quote(os.fsencode(rel), safe="/")}  # bytes: a name that is not UTF-8 keeps its bytes
 
 
 def render_sarif(result: LintResult, rules: list[Rule]) -> str:
