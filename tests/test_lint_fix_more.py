@@ -53,6 +53,24 @@ def dbs(pg18):
             c.execute(psql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psql.Identifier(n)))
 
 
+def _assert_same_schema(a, b) -> None:
+    """The public schemas of two connections are the same (fingerprint: tables, columns, indexes,
+    constraints, names)."""
+    fa, fb = fingerprint(a, ["public"]), fingerprint(b, ["public"])
+    assert fa == fb, "\n".join(d.message for d in diff(fa, fb))
+
+
+def _apply_unsafe_and_fixed(dbs: list[str], setup: str, unsafe: str, fixed: str) -> None:
+    """setup + unsafe on the first database, setup + the fixed text statement by statement on the
+    second, and the same schema on both."""
+    with psycopg.connect(dbs[0], autocommit=True) as a, psycopg.connect(dbs[1], autocommit=True) as b:
+        a.execute(setup + unsafe)
+        b.execute(setup)
+        for st in split_statements(fixed)[0]:
+            b.execute(st.sql)
+        _assert_same_schema(a, b)
+
+
 def _fix_project(tmp_path: Path, layout: str, files: dict[str, str], dbs: list[str], *, data: str | None = None):
     """Two copies of a project; `bascule lint --fix` on the second; `bascule up` on both; the schemas
     (and the rows `data` selects) compared. Returns (fix run, fixed project root)."""
@@ -63,8 +81,7 @@ def _fix_project(tmp_path: Path, layout: str, files: dict[str, str], dbs: list[s
         up = _bascule(root, "up", url=url)
         assert up.returncode == 0, f"bascule up in {root.name}:\n{up.stdout}\n{up.stderr}"
     with psycopg.connect(dbs[0]) as a, psycopg.connect(dbs[1]) as b:
-        fa, fb = fingerprint(a, ["public"]), fingerprint(b, ["public"])
-        assert fa == fb, "\n".join(d.message for d in diff(fa, fb))
+        _assert_same_schema(a, b)
         if data:
             assert a.execute(data).fetchall() == b.execute(data).fetchall()
     return run, fixed
@@ -202,8 +219,7 @@ def test_index_and_constraint_names_taken_by_earlier_migrations(tmp_path, dbs):
         up = _bascule(root, "up", url=url)
         assert up.returncode == 0, up.stdout + up.stderr
     with psycopg.connect(dbs[0]) as a, psycopg.connect(dbs[1]) as b:
-        fa, fb = fingerprint(a, ["public"]), fingerprint(b, ["public"])
-        assert fa == fb, "\n".join(d.message for d in diff(fa, fb))
+        _assert_same_schema(a, b)
 
 
 def test_names_in_the_live_catalog_are_taken(dbs):
@@ -221,8 +237,7 @@ def test_names_in_the_live_catalog_are_taken(dbs):
         with psycopg.connect(dbs[1], autocommit=True) as d:  # the same, unsafe
             d.execute(USERS + "CREATE INDEX users_email_idx ON users (id);"
                       "ALTER TABLE users ADD CONSTRAINT users_id_check CHECK (id > 0);" + text)
-            fa, fb = fingerprint(d, ["public"]), fingerprint(c, ["public"])
-            assert fa == fb, "\n".join(x.message for x in diff(fa, fb))
+            _assert_same_schema(d, c)
 
 
 def test_replayed_migrations_already_in_the_database_are_not_counted_twice(tmp_path, dbs):
@@ -245,8 +260,7 @@ def test_replayed_migrations_already_in_the_database_are_not_counted_twice(tmp_p
         assert "CONCURRENTLY users_email_idx1 ON" in res.fixed
         for st in split_statements(res.fixed)[0]:
             b.execute(st.sql)
-        fa, fb = fingerprint(a, ["public"]), fingerprint(b, ["public"])
-        assert fa == fb, "\n".join(x.message for x in diff(fa, fb))
+        _assert_same_schema(a, b)
 
 
 def test_names_follow_drops_and_renames():
@@ -278,13 +292,7 @@ def test_generated_names_of_multibyte_identifiers_are_postgres_names(dbs, table,
     findings = lint_sql(text, path="m.sql", before=[create]).findings
     res = fix_text(text, "m.sql", findings, transaction="never")
     assert res.fixed.count("CONCURRENTLY") == 2 and "NOT VALID" in res.fixed, res.notes
-    with psycopg.connect(dbs[0], autocommit=True) as a, psycopg.connect(dbs[1], autocommit=True) as b:
-        a.execute(create + text)
-        b.execute(create)
-        for st in split_statements(res.fixed)[0]:
-            b.execute(st.sql)
-        fa, fb = fingerprint(a, ["public"]), fingerprint(b, ["public"])
-        assert fa == fb, "\n".join(d.message for d in diff(fa, fb))
+    _apply_unsafe_and_fixed(dbs, create, text, res.fixed)
 
 
 def test_make_object_name_keeps_a_character_ending_at_the_cut():
@@ -303,13 +311,8 @@ def test_volatile_default_keeps_the_column_text_as_written(dbs):
     assert first == ("ALTER TABLE events ADD COLUMN n int, ALTER COLUMN n SET DEFAULT (random()*10)::int,\n"
                      "  ADD COLUMN s text COLLATE \"C\" /* kept */ NULL, "
                      "ALTER COLUMN s SET DEFAULT md5(random()::text)")
-    with psycopg.connect(dbs[0], autocommit=True) as a, psycopg.connect(dbs[1], autocommit=True) as b:
-        a.execute(setup + unsafe)
-        b.execute(setup)
-        for st in split_statements(res.fixed)[0]:
-            b.execute(st.sql)
-        fa, fb = fingerprint(a, ["public"]), fingerprint(b, ["public"])
-        assert fa == fb, "\n".join(d.message for d in diff(fa, fb))
+    _apply_unsafe_and_fixed(dbs, setup, unsafe, res.fixed)
+    with psycopg.connect(dbs[1]) as b:
         assert b.execute("SELECT count(*) FROM events WHERE n IS NULL OR s IS NULL").fetchone()[0] == 0
 
 
